@@ -1,0 +1,4 @@
+//! `ply_reactor`: kernel readiness to `Waker`s (issue 5).
+//!
+//! This layer is not built yet: the crate is an empty, documented library so that the
+//! workspace builds. See `docs/architecture.md` for where it sits among ply's layers.

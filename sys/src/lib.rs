@@ -1,0 +1,1 @@
+//! `ply_sys`: placeholder, written next.

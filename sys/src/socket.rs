@@ -1,0 +1,768 @@
+//! TCP sockets over IPv4 and IPv6: [socket(7)], [tcp(7)], [ip(7)], [ipv6(7)].
+//!
+//! A [`Socket`] owns its fd from the line it is created on, always with `SOCK_NONBLOCK`
+//! and `SOCK_CLOEXEC`. Calls that would block return `WouldBlock`; waiting for readiness
+//! is the [`Selector`](crate::Selector)'s job, and the contract is written there once.
+//!
+//! **No `SIGPIPE`.** Writing to a socket whose peer has gone makes the kernel raise
+//! `SIGPIPE`, whose default action kills the process. Every write here goes through
+//! [send(2)] or [sendmsg(2)] with `MSG_NOSIGNAL`, so the writer gets `EPIPE` (or
+//! `ECONNRESET`) as an error instead.
+//!
+//! [socket(7)]: https://man7.org/linux/man-pages/man7/socket.7.html
+//! [tcp(7)]: https://man7.org/linux/man-pages/man7/tcp.7.html
+//! [ip(7)]: https://man7.org/linux/man-pages/man7/ip.7.html
+//! [ipv6(7)]: https://man7.org/linux/man-pages/man7/ipv6.7.html
+//! [send(2)]: https://man7.org/linux/man-pages/man2/send.2.html
+//! [sendmsg(2)]: https://man7.org/linux/man-pages/man2/sendmsg.2.html
+
+use crate::addr::RawAddr;
+use crate::cvt::{cvt, cvt_fd};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::mem;
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// The outcome of a nonblocking [`Socket::connect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "an in-progress connect must be waited for (writable) and checked with take_error"]
+pub enum Connect {
+    /// Connected already (common on loopback).
+    Done,
+    /// `EINPROGRESS`: wait until the socket is writable, then call
+    /// [`Socket::take_error`]: `None` means connected.
+    InProgress,
+}
+
+/// An owned, nonblocking TCP socket (a listener or a stream).
+///
+/// # Examples
+///
+/// ```
+/// use ply_sys::Socket;
+/// use std::io::{Read, Write};
+/// use std::time::Duration;
+///
+/// # fn main() -> std::io::Result<()> {
+/// let listener = Socket::tcp_listener("127.0.0.1:0".parse().unwrap(), 128)?;
+/// let addr = listener.local_addr()?;
+/// let client = Socket::tcp_connect_timeout(addr, Duration::from_secs(5))?;
+/// let (server, peer) = loop {
+///     match listener.accept() {
+///         Ok(pair) => break pair,
+///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+///         Err(e) => return Err(e),
+///     }
+/// };
+/// assert_eq!(peer, client.local_addr()?);
+/// (&client).write_all(b"hi")?;
+/// let mut buf = [0; 2];
+/// loop {
+///     match (&server).read(&mut buf) {
+///         Ok(2) => break,
+///         Ok(n) => panic!("short read {n}"),
+///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+///         Err(e) => return Err(e),
+///     }
+/// }
+/// assert_eq!(&buf, b"hi");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Socket {
+    fd: OwnedFd,
+}
+
+impl Socket {
+    /// A new TCP socket for `addr`'s family ([socket(2)]), nonblocking and close-on-exec.
+    ///
+    /// # Errors
+    ///
+    /// `EMFILE`/`ENFILE` when out of fds; `EAFNOSUPPORT` if the family is not available
+    /// (e.g. IPv6 disabled).
+    ///
+    /// [socket(2)]: https://man7.org/linux/man-pages/man2/socket.2.html
+    pub fn tcp_for(addr: &SocketAddr) -> io::Result<Socket> {
+        let domain = match addr {
+            SocketAddr::V4(_) => libc::AF_INET,
+            SocketAddr::V6(_) => libc::AF_INET6,
+        };
+        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: socket takes three integers; it touches no memory of ours.
+        let fd = cvt_fd(unsafe { libc::socket(domain, ty, libc::IPPROTO_TCP) })?;
+        Ok(Socket { fd })
+    }
+
+    /// A listening socket bound to `addr` with `SO_REUSEADDR` on, in one call: socket,
+    /// setsockopt, bind, listen.
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse`, `AddrNotAvailable`, `PermissionDenied` (a low port), and those of
+    /// [`tcp_for`](Self::tcp_for).
+    pub fn tcp_listener(addr: SocketAddr, backlog: i32) -> io::Result<Socket> {
+        let socket = Socket::tcp_for(&addr)?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(&addr)?;
+        socket.listen(backlog)?;
+        Ok(socket)
+    }
+
+    /// Connects to `addr`, blocking the thread in [poll(2)] for up to `timeout` until the
+    /// connection is made: for tools, tests and examples that have no reactor at hand. The
+    /// socket stays nonblocking.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionRefused` and the other connect errors; `TimedOut` after `timeout`.
+    ///
+    /// [poll(2)]: https://man7.org/linux/man-pages/man2/poll.2.html
+    pub fn tcp_connect_timeout(addr: SocketAddr, timeout: Duration) -> io::Result<Socket> {
+        let socket = Socket::tcp_for(&addr)?;
+        if socket.connect(&addr)? == Connect::InProgress {
+            let mut pfd = libc::pollfd {
+                fd: socket.as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            let ms = crate::epoll::timeout_ms(Some(timeout));
+            // SAFETY: one valid pollfd for the kernel to fill in.
+            let n = cvt(unsafe { libc::poll(&mut pfd, 1, ms) })?;
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"));
+            }
+            if let Some(e) = socket.take_error()? {
+                return Err(e);
+            }
+        }
+        Ok(socket)
+    }
+
+    /// Binds to `addr` ([bind(2)]).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse`, `AddrNotAvailable`, `PermissionDenied`, `InvalidInput` if the family
+    /// does not match the socket's.
+    ///
+    /// [bind(2)]: https://man7.org/linux/man-pages/man2/bind.2.html
+    pub fn bind(&self, addr: &SocketAddr) -> io::Result<()> {
+        let raw = RawAddr::from(addr);
+        // SAFETY: `raw` holds a valid sockaddr of `raw.len()` bytes for the whole call.
+        cvt(unsafe { libc::bind(self.fd.as_raw_fd(), raw.as_ptr(), raw.len()) })?;
+        Ok(())
+    }
+
+    /// Marks the socket as a listener with a queue of `backlog` pending connections
+    /// ([listen(2)]; the kernel caps it at `net.core.somaxconn`).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` if another socket listens on the same port without `SO_REUSEPORT`.
+    ///
+    /// [listen(2)]: https://man7.org/linux/man-pages/man2/listen.2.html
+    pub fn listen(&self, backlog: i32) -> io::Result<()> {
+        // SAFETY: listen takes two integers.
+        cvt(unsafe { libc::listen(self.fd.as_raw_fd(), backlog) })?;
+        Ok(())
+    }
+
+    /// Accepts a pending connection ([accept4(2)]); the new socket is nonblocking and
+    /// close-on-exec from its first line.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when none is pending; `EMFILE`/`ENFILE`/`ENOBUFS` when out of fds or
+    /// memory (the connection stays queued); `ConnectionAborted` if it was reset while
+    /// queued.
+    ///
+    /// [accept4(2)]: https://man7.org/linux/man-pages/man2/accept4.2.html
+    pub fn accept(&self) -> io::Result<(Socket, SocketAddr)> {
+        let mut raw = RawAddr::empty();
+        // SAFETY: `raw` is a writable sockaddr_storage and `len_mut` its size in/out.
+        let fd = cvt_fd(unsafe {
+            libc::accept4(
+                self.fd.as_raw_fd(),
+                raw.as_mut_ptr(),
+                raw.len_mut(),
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
+        })?;
+        let socket = Socket { fd };
+        let addr = raw.to_std()?;
+        Ok((socket, addr))
+    }
+
+    /// Starts connecting to `addr` without blocking ([connect(2)]).
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionRefused` (sometimes reported at once on loopback), `NetworkUnreachable`,
+    /// `AddrNotAvailable`, ...; an error that arrives later is read with
+    /// [`take_error`](Self::take_error).
+    ///
+    /// [connect(2)]: https://man7.org/linux/man-pages/man2/connect.2.html
+    pub fn connect(&self, addr: &SocketAddr) -> io::Result<Connect> {
+        let raw = RawAddr::from(addr);
+        // SAFETY: `raw` holds a valid sockaddr of `raw.len()` bytes for the whole call.
+        match cvt(unsafe { libc::connect(self.fd.as_raw_fd(), raw.as_ptr(), raw.len()) }) {
+            Ok(_) => Ok(Connect::Done),
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(Connect::InProgress),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes the pending error (`SO_ERROR`), clearing it: after an in-progress connect
+    /// becomes writable, `None` means it succeeded.
+    ///
+    /// # Errors
+    ///
+    /// Only if the option cannot be read (e.g. `EBADF`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let code: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_ERROR)?;
+        Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+    }
+
+    /// Shuts down reading, writing or both ([shutdown(2)]). `Shutdown::Write` is the
+    /// half-close: the peer reads end of stream, and can still write back.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the socket is not connected.
+    ///
+    /// [shutdown(2)]: https://man7.org/linux/man-pages/man2/shutdown.2.html
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let how = match how {
+            Shutdown::Read => libc::SHUT_RD,
+            Shutdown::Write => libc::SHUT_WR,
+            Shutdown::Both => libc::SHUT_RDWR,
+        };
+        // SAFETY: shutdown takes two integers.
+        cvt(unsafe { libc::shutdown(self.fd.as_raw_fd(), how) })?;
+        Ok(())
+    }
+
+    /// The local address ([getsockname(2)]).
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`, or `InvalidInput` if the socket is not IPv4 or IPv6.
+    ///
+    /// [getsockname(2)]: https://man7.org/linux/man-pages/man2/getsockname.2.html
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let mut raw = RawAddr::empty();
+        // SAFETY: `raw` is a writable sockaddr_storage and `len_mut` its size in/out.
+        cvt(unsafe { libc::getsockname(self.fd.as_raw_fd(), raw.as_mut_ptr(), raw.len_mut()) })?;
+        raw.to_std()
+    }
+
+    /// The peer's address ([getpeername(2)]).
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if there is no peer.
+    ///
+    /// [getpeername(2)]: https://man7.org/linux/man-pages/man2/getpeername.2.html
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        let mut raw = RawAddr::empty();
+        // SAFETY: `raw` is a writable sockaddr_storage and `len_mut` its size in/out.
+        cvt(unsafe { libc::getpeername(self.fd.as_raw_fd(), raw.as_mut_ptr(), raw.len_mut()) })?;
+        raw.to_std()
+    }
+
+    /// Receives into `buf` ([recv(2)]); `Ok(0)` is end of stream.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when nothing is buffered; `ConnectionReset`.
+    ///
+    /// [recv(2)]: https://man7.org/linux/man-pages/man2/recv.2.html
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_with_flags(buf, 0)
+    }
+
+    /// Like [`recv`](Self::recv) with `MSG_PEEK`: the bytes stay queued for the next read.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_with_flags(buf, libc::MSG_PEEK)
+    }
+
+    fn recv_with_flags(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
+        let n = cvt(unsafe {
+            libc::recv(
+                self.fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                flags,
+            )
+        })?;
+        Ok(n as usize)
+    }
+
+    /// Sends from `buf` with `MSG_NOSIGNAL` ([send(2)]): a peer that has gone yields
+    /// `EPIPE`/`ECONNRESET`, never `SIGPIPE`.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when the send buffer is full; `BrokenPipe`, `ConnectionReset`.
+    ///
+    /// [send(2)]: https://man7.org/linux/man-pages/man2/send.2.html
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the whole call.
+        let n = cvt(unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        })?;
+        Ok(n as usize)
+    }
+
+    /// Scatter read ([readv(2)]) into several buffers in one syscall.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    ///
+    /// [readv(2)]: https://man7.org/linux/man-pages/man2/readv.2.html
+    pub fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
+        // SAFETY: IoSliceMut is ABI-compatible with iovec on Unix, and each describes a
+        // buffer valid for writes for the whole call.
+        let n = cvt(unsafe {
+            libc::readv(
+                self.fd.as_raw_fd(),
+                bufs.as_ptr().cast::<libc::iovec>(),
+                count,
+            )
+        })?;
+        Ok(n as usize)
+    }
+
+    /// Gather write from several buffers in one syscall ([sendmsg(2)] with
+    /// `MSG_NOSIGNAL`, because writev(2) would raise `SIGPIPE`).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    ///
+    /// [sendmsg(2)]: https://man7.org/linux/man-pages/man2/sendmsg.2.html
+    pub fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        // SAFETY: msghdr is plain old data; all-zero is "no address, no control data".
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        // sendmsg never writes through msg_iov; the field is *mut only by C's declaration.
+        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = bufs.len() as _;
+        // SAFETY: IoSlice is ABI-compatible with iovec on Unix; every buffer is valid for
+        // reads for the whole call, and `msg` points only at them.
+        let n = cvt(unsafe { libc::sendmsg(self.fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })?;
+        Ok(n as usize)
+    }
+
+    /// `TCP_NODELAY`: send small segments at once instead of coalescing them (Nagle).
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`, `ENOPROTOOPT` on a non-TCP socket.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.setsockopt(libc::IPPROTO_TCP, libc::TCP_NODELAY, on as libc::c_int)
+    }
+
+    /// Whether `TCP_NODELAY` is on.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_nodelay`](Self::set_nodelay).
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.get_bool(libc::IPPROTO_TCP, libc::TCP_NODELAY)
+    }
+
+    /// `SO_REUSEADDR`: bind a listening port again while old connections linger in
+    /// TIME_WAIT.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn set_reuseaddr(&self, on: bool) -> io::Result<()> {
+        self.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, on as libc::c_int)
+    }
+
+    /// Whether `SO_REUSEADDR` is on.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn reuseaddr(&self) -> io::Result<bool> {
+        self.get_bool(libc::SOL_SOCKET, libc::SO_REUSEADDR)
+    }
+
+    /// `SO_REUSEPORT`: several sockets (one per core, say) listen on one port and the
+    /// kernel spreads connections among them. Set it before `bind`.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn set_reuseport(&self, on: bool) -> io::Result<()> {
+        self.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEPORT, on as libc::c_int)
+    }
+
+    /// Whether `SO_REUSEPORT` is on.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn reuseport(&self) -> io::Result<bool> {
+        self.get_bool(libc::SOL_SOCKET, libc::SO_REUSEPORT)
+    }
+
+    /// `SO_KEEPALIVE`: probe an idle connection so a vanished peer is noticed.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn set_keepalive(&self, on: bool) -> io::Result<()> {
+        self.setsockopt(libc::SOL_SOCKET, libc::SO_KEEPALIVE, on as libc::c_int)
+    }
+
+    /// Whether `SO_KEEPALIVE` is on.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.get_bool(libc::SOL_SOCKET, libc::SO_KEEPALIVE)
+    }
+
+    /// `SO_LINGER`: `Some(d)` makes close wait up to `d` for unsent data (`Some(ZERO)`
+    /// resets the connection on close); `None` is the default background close.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        let value = libc::linger {
+            l_onoff: linger.is_some() as libc::c_int,
+            l_linger: linger.map_or(0, |d| {
+                d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+            }),
+        };
+        self.setsockopt(libc::SOL_SOCKET, libc::SO_LINGER, value)
+    }
+
+    /// The current `SO_LINGER` setting.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        let value: libc::linger = self.getsockopt(libc::SOL_SOCKET, libc::SO_LINGER)?;
+        Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger as u64)))
+    }
+
+    /// `IP_TTL` (IPv4) or `IPV6_UNICAST_HOPS` (IPv6): the hop limit of outgoing packets.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a value above 255.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        if ttl > 255 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "ttl must be 0..=255",
+            ));
+        }
+        let (level, name) = self.ttl_option()?;
+        self.setsockopt(level, name, ttl as libc::c_int)
+    }
+
+    /// The hop limit of outgoing packets.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        let (level, name) = self.ttl_option()?;
+        let v: libc::c_int = self.getsockopt(level, name)?;
+        Ok(v as u32)
+    }
+
+    fn ttl_option(&self) -> io::Result<(i32, i32)> {
+        let domain: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_DOMAIN)?;
+        Ok(if domain == libc::AF_INET6 {
+            (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS)
+        } else {
+            (libc::IPPROTO_IP, libc::IP_TTL)
+        })
+    }
+
+    /// `IPV6_V6ONLY`: an IPv6 socket bound to `::` accepts only IPv6, not IPv4-mapped
+    /// connections. Set it before `bind`.
+    ///
+    /// # Errors
+    ///
+    /// `ENOPROTOOPT` on an IPv4 socket.
+    pub fn set_only_v6(&self, on: bool) -> io::Result<()> {
+        self.setsockopt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, on as libc::c_int)
+    }
+
+    /// Whether `IPV6_V6ONLY` is on.
+    ///
+    /// # Errors
+    ///
+    /// `ENOPROTOOPT` on an IPv4 socket.
+    pub fn only_v6(&self) -> io::Result<bool> {
+        self.get_bool(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)
+    }
+
+    /// `SO_RCVBUF`: the receive buffer size to ask for (the kernel doubles it for its own
+    /// bookkeeping, and caps it at `net.core.rmem_max`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a size above `i32::MAX`.
+    pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.setsockopt(libc::SOL_SOCKET, libc::SO_RCVBUF, size_arg(size)?)
+    }
+
+    /// The receive buffer size as the kernel reports it.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        let v: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_RCVBUF)?;
+        Ok(v as usize)
+    }
+
+    /// `SO_SNDBUF`: the send buffer size to ask for (doubled and capped like `SO_RCVBUF`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a size above `i32::MAX`.
+    pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.setsockopt(libc::SOL_SOCKET, libc::SO_SNDBUF, size_arg(size)?)
+    }
+
+    /// The send buffer size as the kernel reports it.
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        let v: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_SNDBUF)?;
+        Ok(v as usize)
+    }
+
+    /// Another owned fd for the same socket ([fcntl(2)] `F_DUPFD_CLOEXEC`).
+    ///
+    /// # Errors
+    ///
+    /// `EMFILE` when out of fds.
+    ///
+    /// [fcntl(2)]: https://man7.org/linux/man-pages/man2/fcntl.2.html
+    pub fn try_clone(&self) -> io::Result<Socket> {
+        Ok(Socket {
+            fd: self.fd.try_clone()?,
+        })
+    }
+
+    fn get_bool(&self, level: i32, name: i32) -> io::Result<bool> {
+        let v: libc::c_int = self.getsockopt(level, name)?;
+        Ok(v != 0)
+    }
+
+    /// [setsockopt(2)] with a plain-data value (`c_int` or `linger` here).
+    ///
+    /// [setsockopt(2)]: https://man7.org/linux/man-pages/man2/setsockopt.2.html
+    fn setsockopt<T: SockOpt>(&self, level: i32, name: i32, value: T) -> io::Result<()> {
+        // SAFETY: `value` is a live plain-data value of exactly `size_of::<T>()` bytes for
+        // the whole call; the kernel only reads it.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                level,
+                name,
+                (&value as *const T).cast(),
+                mem::size_of::<T>() as libc::socklen_t,
+            )
+        })?;
+        Ok(())
+    }
+
+    /// [getsockopt(2)] into a plain-data value (`c_int` or `linger` here).
+    ///
+    /// [getsockopt(2)]: https://man7.org/linux/man-pages/man2/getsockopt.2.html
+    fn getsockopt<T: SockOpt>(&self, level: i32, name: i32) -> io::Result<T> {
+        let mut value = T::zeroed();
+        let mut len = mem::size_of::<T>() as libc::socklen_t;
+        // SAFETY: `value` is writable for `len` bytes and `len` is in/out, as required.
+        cvt(unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                level,
+                name,
+                (&mut value as *mut T).cast(),
+                &mut len,
+            )
+        })?;
+        Ok(value)
+    }
+}
+
+/// Plain-data option values: any bit pattern the kernel writes is a valid value.
+trait SockOpt: Copy {
+    fn zeroed() -> Self;
+}
+
+impl SockOpt for libc::c_int {
+    fn zeroed() -> Self {
+        0
+    }
+}
+
+impl SockOpt for libc::linger {
+    fn zeroed() -> Self {
+        libc::linger {
+            l_onoff: 0,
+            l_linger: 0,
+        }
+    }
+}
+
+fn size_arg(size: usize) -> io::Result<libc::c_int> {
+    libc::c_int::try_from(size)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "buffer size too large"))
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.recv_vectored(bufs)
+    }
+}
+
+impl Read for &Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.recv_vectored(bufs)
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.send_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.send_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl From<OwnedFd> for Socket {
+    /// Takes ownership of a socket fd. The fd is used as it is: call
+    /// [`set_nonblocking`](crate::set_nonblocking) if it came from a blocking API.
+    fn from(fd: OwnedFd) -> Socket {
+        Socket { fd }
+    }
+}
+
+impl From<Socket> for OwnedFd {
+    fn from(socket: Socket) -> OwnedFd {
+        socket.fd
+    }
+}
+
+impl IntoRawFd for Socket {
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
+    }
+}
+
+impl FromRawFd for Socket {
+    /// # Safety
+    ///
+    /// `fd` must be an open socket that nothing else owns or will close.
+    unsafe fn from_raw_fd(fd: RawFd) -> Socket {
+        Socket {
+            // SAFETY: the caller guarantees `fd` is open and ours alone.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        }
+    }
+}
+
+impl From<std::net::TcpStream> for Socket {
+    /// Adopts a std stream and makes it nonblocking (std's are blocking by default).
+    fn from(stream: std::net::TcpStream) -> Socket {
+        // Ignoring the error is sound: set_nonblocking on a valid socket cannot fail.
+        let _ = stream.set_nonblocking(true);
+        Socket { fd: stream.into() }
+    }
+}
+
+impl From<std::net::TcpListener> for Socket {
+    /// Adopts a std listener and makes it nonblocking.
+    fn from(listener: std::net::TcpListener) -> Socket {
+        let _ = listener.set_nonblocking(true);
+        Socket {
+            fd: listener.into(),
+        }
+    }
+}
+
+impl From<Socket> for std::net::TcpStream {
+    /// Hands the socket to std; it stays nonblocking.
+    fn from(socket: Socket) -> std::net::TcpStream {
+        socket.fd.into()
+    }
+}
+
+impl From<Socket> for std::net::TcpListener {
+    /// Hands the socket to std; it stays nonblocking.
+    fn from(socket: Socket) -> std::net::TcpListener {
+        socket.fd.into()
+    }
+}

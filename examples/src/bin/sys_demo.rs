@@ -6,8 +6,8 @@
 //! connects, the client becomes writable, the server becomes readable when bytes arrive
 //! and read-closed when the client half-closes, and the pipe hangs up when its writer is
 //! closed. It ends with the selector's own counters. Every expected event comes on all
-//! three backends: that is the `Selector` contract. epoll also shows one difference the
-//! contract allows: an extra `client writable`, explained at the end of the output.
+//! three backends: that is the `Selector` contract. epoll usually shows one difference the
+//! contract allows, an extra `client writable`, explained at the end of the output.
 //!
 //! Every wait is bounded; if an expected event does not come within two seconds the demo
 //! says which and exits with status 1. A normal run takes well under a second.
@@ -44,7 +44,7 @@ fn main() {
     }
     println!(
         "\nEvery expected event came, on all three backends.\n\
-         epoll also said `client writable` again: an epoll event carries every direction\n\
+         epoll may say `client writable` again: an epoll event carries every direction\n\
          ready when the fd's wait queue is woken, so a wake-up for one direction (a FIN\n\
          sent, data arriving) repeats the other. poll and select stop watching a direction\n\
          once it is reported, until `rearm`. The contract allows both: events are hints."

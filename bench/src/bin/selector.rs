@@ -35,7 +35,11 @@
 //! ```
 //!
 //! Flags: `--rounds R` (default 31), `--max-n N` (default 10000, drops larger sizes),
-//! `--iters K` (iterations per run at every N; default 200,000 / N within 100..=2,000).
+//! `--iters K` (iterations per run at every N; default 200,000 / N within 100..=2,000),
+//! `--ready-first` (register the ready fd before the idle ones, and give it a lower fd
+//! number, instead of after: the kernel then meets it first, and since the wait can no
+//! longer block it skips hooking wait-queue entries onto the idle fds it examines after;
+//! figures are written only for the default).
 //!
 //! For instruction counts, `--only <epoll|poll|select|write+read> --n <N> --iters <K>`
 //! builds one configuration and runs K iterations once, untimed, so that
@@ -70,6 +74,7 @@ const BASELINE: &str = "write+read";
 
 fn main() -> io::Result<()> {
     let limit = raise_fd_limit()?;
+    let placement = placement();
     if let Some(name) = only() {
         return run_only(&name);
     }
@@ -82,10 +87,11 @@ fn main() -> io::Result<()> {
     println!("machine: {}", machine());
     println!("open-file limit: {limit}; rounds: {rounds} (+1 warm-up), backends interleaved");
     println!("one iteration: write 1 byte, select (1 event), read 1 byte, rearm");
+    println!("the ready fd is registered {placement:?} (and numbered so, for select)");
 
     let mut results = Vec::new();
     for n in SIZES.into_iter().filter(|&n| n <= max_n) {
-        let Some(fixture) = Fixture::new(n, &Backend::ALL, limit)? else {
+        let Some(fixture) = Fixture::new(n, &Backend::ALL, limit, placement)? else {
             continue;
         };
         let iters = match fixed_iters {
@@ -111,12 +117,24 @@ fn main() -> io::Result<()> {
     }
 
     summary(&results);
+    if placement == Placement::First {
+        // The figures show the default layout only.
+        return Ok(());
+    }
     let dir = figures_dir();
     std::fs::create_dir_all(&dir)?;
     write_csv(&dir.join("selector.csv"), &results, rounds)?;
     plot(&dir.join("selector.svg"), &results).map_err(|e| io::Error::other(e.to_string()))?;
     println!("\nwrote {}/selector.{{csv,svg}}", dir.display());
     Ok(())
+}
+
+/// `--ready-first` puts the ready fd before the idle ones; the default is after.
+fn placement() -> Placement {
+    match std::env::args().any(|a| a == "--ready-first") {
+        true => Placement::First,
+        false => Placement::Last,
+    }
 }
 
 /// Iterations per timed run: milliseconds of work, long against the clock's resolution
@@ -136,7 +154,7 @@ fn run_only(name: &str) -> io::Result<()> {
         other => Some(other.parse::<Backend>()?),
     };
     let backends: Vec<Backend> = backend.into_iter().collect();
-    let fixture = Fixture::new(n, &backends, usize::MAX)?
+    let fixture = Fixture::new(n, &backends, usize::MAX, placement())?
         .ok_or_else(|| io::Error::other(format!("cannot build N = {n}")))?;
     let bed = fixture
         .beds
@@ -164,7 +182,12 @@ struct Fixture {
 impl Fixture {
     /// Builds N registrations for each backend in `backends` plus the write+read
     /// baseline; `None` if the process cannot open enough fds.
-    fn new(n: usize, backends: &[Backend], fd_limit: usize) -> io::Result<Option<Fixture>> {
+    fn new(
+        n: usize,
+        backends: &[Backend],
+        fd_limit: usize,
+        placement: Placement,
+    ) -> io::Result<Option<Fixture>> {
         // N - 1 idle fds, one ready pipe (2 fds) per bed, a few per selector, stdio.
         let needed = n + 2 * (backends.len() + 1) + 3 * backends.len() + 16;
         if needed > fd_limit {
@@ -174,7 +197,7 @@ impl Fixture {
         let mut skipped = Vec::new();
         // select first, so its wake fd, the idle fds and its ready pipe take the lowest
         // numbers and fit under FD_SETSIZE.
-        let mut select = match backends.contains(&Backend::Select) {
+        let select = match backends.contains(&Backend::Select) {
             false => None,
             true if n >= FD_SETSIZE => {
                 skipped.push(format!(
@@ -183,6 +206,12 @@ impl Fixture {
                 None
             }
             true => Some(Selector::with_backend(Backend::Select)?),
+        };
+        // With the ready fd first, select's ready pipe also gets a lower number than every
+        // idle fd, so select's bitmap scan meets it first too.
+        let mut select_ready = match (&select, placement) {
+            (Some(_), Placement::First) => Some(ply_sys::pipe()?),
+            _ => None,
         };
 
         // Both ends of each pipe; an odd N - 1 leaves one end open but unregistered (closing
@@ -193,19 +222,26 @@ impl Fixture {
             idle.push(r);
             idle.push(w);
         }
+        let registered = &idle[..n - 1];
 
         let mut beds = Vec::new();
-        for backend in backends {
-            let selector = match backend {
-                Backend::Select => match select.take() {
-                    Some(s) => s,
-                    None => continue,
-                },
-                other => Selector::with_backend(*other)?,
+        if let Some(selector) = select {
+            let pipe = match select_ready.take() {
+                Some(pipe) => pipe,
+                None => ply_sys::pipe()?,
             };
-            beds.push(Bed::new(Some(selector), &idle[..n - 1])?);
+            beds.push(Bed::new(Some(selector), registered, pipe, placement)?);
         }
-        beds.push(Bed::new(None, &[])?);
+        for backend in backends.iter().filter(|b| **b != Backend::Select) {
+            let selector = Selector::with_backend(*backend)?;
+            beds.push(Bed::new(
+                Some(selector),
+                registered,
+                ply_sys::pipe()?,
+                placement,
+            )?);
+        }
+        beds.push(Bed::new(None, &[], ply_sys::pipe()?, placement)?);
         // compare() reports ratios against the first contender: epoll when present.
         beds.sort_by_key(|b| b.order());
         Ok(Some(Fixture {
@@ -214,6 +250,15 @@ impl Fixture {
             skipped,
         }))
     }
+}
+
+/// Where the ready fd sits among the registrations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Placement {
+    /// Registered after every idle fd, with the highest fd number (the default).
+    Last,
+    /// Registered before every idle fd, with a lower fd number (`--ready-first`).
+    First,
 }
 
 /// One contender: a selector with the idle fds and its own ready pipe registered, or no
@@ -225,14 +270,22 @@ struct Bed {
 }
 
 impl Bed {
-    fn new(selector: Option<Selector>, idle: &[OwnedFd]) -> io::Result<Bed> {
-        let (read, write) = ply_sys::pipe()?;
+    fn new(
+        selector: Option<Selector>,
+        idle: &[OwnedFd],
+        (read, write): (OwnedFd, OwnedFd),
+        placement: Placement,
+    ) -> io::Result<Bed> {
         if let Some(s) = &selector {
+            if placement == Placement::First {
+                s.register(read.as_raw_fd(), READY, Interest::READABLE)?;
+            }
             for (i, fd) in idle.iter().enumerate() {
                 s.register(fd.as_raw_fd(), Token(i + 1), Interest::READABLE)?;
             }
-            // Registered last: see the module docs.
-            s.register(read.as_raw_fd(), READY, Interest::READABLE)?;
+            if placement == Placement::Last {
+                s.register(read.as_raw_fd(), READY, Interest::READABLE)?;
+            }
         }
         Ok(Bed {
             selector,

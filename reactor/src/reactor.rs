@@ -1,0 +1,514 @@
+//! The reactor: a selector, a table from tokens to registrations, and the driver step.
+
+use crate::io_state::IoState;
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::{Arc, Mutex};
+use crate::park::{Begin, ParkState, Unpark};
+use crate::readiness::from_event;
+use crate::registration::Registration;
+use ply_sys::{Backend, Events, Interest, Selector, Token};
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+use std::task::Waker;
+use std::time::Duration;
+
+/// How many events one driver step takes from the kernel at most; more wait for the next.
+const EVENTS_PER_POLL: usize = 1024;
+
+/// Low bits of a token: the slot index. High bits: the slot's generation, so an event
+/// for a registration that was dropped (and its slot reused) is recognised and ignored.
+const INDEX_BITS: u32 = 24;
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+/// The most registrations one reactor holds at once (the top index stays unused so no
+/// token can equal ply-sys's reserved `Token(usize::MAX)`).
+const MAX_REGISTRATIONS: usize = INDEX_MASK;
+
+/// Turns kernel readiness into [`Waker`] calls.
+///
+/// A `Reactor` is a cheap handle (clone it freely) to one [`Selector`] and the table of
+/// its registrations. It does not run by itself: some thread must call
+/// [`poll`](Self::poll) in a loop, or use [`Reactor::global`], which has its own driver
+/// thread. ply-net's runtime drives its reactor from the executor's parker, with the next
+/// timer deadline as the timeout.
+///
+/// # Examples
+///
+/// Drive a reactor by hand on a second thread while a task waits for a pipe:
+///
+/// ```
+/// use ply_reactor::{Async, Reactor};
+/// use std::time::Duration;
+///
+/// # fn main() -> std::io::Result<()> {
+/// let reactor = Reactor::new()?;
+/// let (r, w) = ply_sys::pipe()?;
+/// let r = Async::new_in(std::fs::File::from(r), &reactor)?;
+///
+/// let driver = reactor.clone();
+/// let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+/// let stop2 = stop.clone();
+/// let t = std::thread::spawn(move || {
+///     while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+///         driver.poll(Some(Duration::from_millis(10))).unwrap();
+///     }
+/// });
+///
+/// ply_sys::write(std::os::fd::AsFd::as_fd(&w), b"hi")?;
+/// let n = futures::executor::block_on(r.read_with(|f| {
+///     std::io::Read::read(&mut &*f, &mut [0u8; 8])
+/// }))?;
+/// assert_eq!(n, 2);
+/// stop.store(true, std::sync::atomic::Ordering::SeqCst);
+/// t.join().unwrap();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Reactor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    selector: Selector,
+    table: Mutex<Table>,
+    driver: Mutex<Driver>,
+    park: ParkState,
+    counters: Counters,
+}
+
+/// The registrations, in a slab: O(1) insert, remove and lookup by token.
+#[derive(Default)]
+struct Table {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    live: usize,
+    shutdown: bool,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: usize,
+    io: Option<Arc<IoState>>,
+}
+
+/// What one driver step reuses, so a step allocates nothing in steady state.
+struct Driver {
+    events: Events,
+    wakers: Vec<Waker>,
+    tick: u16,
+}
+
+#[derive(Default)]
+struct Counters {
+    polls: AtomicU64,
+    events: AtomicU64,
+    wakes: AtomicU64,
+    registrations: AtomicU64,
+    deregistrations: AtomicU64,
+    unparks: AtomicU64,
+}
+
+/// What a [`Reactor`] has done so far; read at any time with [`Reactor::stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReactorStats {
+    /// Driver steps taken: one selector wait each.
+    pub polls: u64,
+    /// Events the selector delivered.
+    pub events: u64,
+    /// Wakers called.
+    pub wakes: u64,
+    /// Registrations made.
+    pub registrations: u64,
+    /// Registrations dropped.
+    pub deregistrations: u64,
+    /// Wakes that had to write the selector's eventfd (a driver was blocked).
+    pub unparks: u64,
+}
+
+fn bump(c: &AtomicU64, by: u64) {
+    // Relaxed: statistics, ordered with nothing else.
+    c.fetch_add(by, Ordering::Relaxed);
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Reactor>> = const { RefCell::new(None) };
+}
+
+impl Reactor {
+    /// A reactor over a selector with the default backend (`PLY_SELECTOR`, else epoll).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Selector::new`]: out of fds, or an unknown `PLY_SELECTOR`.
+    pub fn new() -> io::Result<Reactor> {
+        Reactor::with_selector(Selector::new()?)
+    }
+
+    /// A reactor over a selector with the given backend.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Selector::with_backend`].
+    pub fn with_backend(backend: Backend) -> io::Result<Reactor> {
+        Reactor::with_selector(Selector::with_backend(backend)?)
+    }
+
+    /// A reactor over a selector you made.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for setup that can fail.
+    pub fn with_selector(selector: Selector) -> io::Result<Reactor> {
+        Ok(Reactor {
+            inner: Arc::new(Inner {
+                selector,
+                table: Mutex::new(Table::default()),
+                driver: Mutex::new(Driver {
+                    events: Events::with_capacity(EVENTS_PER_POLL),
+                    wakers: Vec::with_capacity(64),
+                    tick: 0,
+                }),
+                park: ParkState::new(),
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// The process-wide fallback reactor, started on first use, with its own driver
+    /// thread (named `ply-reactor`) that waits in the selector with no timeout. This is
+    /// what [`Async::new`](crate::Async::new) uses when no reactor is
+    /// [entered](Self::enter), so I/O works under any executor
+    /// (`futures::executor::block_on`, another runtime) with no setup.
+    ///
+    /// # Errors
+    ///
+    /// If the reactor or its thread cannot be created (out of fds or threads). A later
+    /// call tries again.
+    pub fn global() -> io::Result<Reactor> {
+        static GLOBAL: std::sync::OnceLock<Reactor> = std::sync::OnceLock::new();
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        if let Some(r) = GLOBAL.get() {
+            return Ok(r.clone());
+        }
+        // A lock (not get_or_init) so that a failure is returned, not cached or panicked.
+        let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = GLOBAL.get() {
+            return Ok(r.clone());
+        }
+        let reactor = Reactor::new()?;
+        let driver = reactor.clone();
+        std::thread::Builder::new()
+            .name("ply-reactor".into())
+            .spawn(move || loop {
+                if let Err(e) = driver.poll(None) {
+                    // A wait that fails (ENOMEM) is retried after a pause, not spun.
+                    eprintln!("ply-reactor: selector wait failed: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })?;
+        let _ = GLOBAL.set(reactor.clone());
+        Ok(reactor)
+    }
+
+    /// The reactor [entered](Self::enter) on this thread, else [`Reactor::global`].
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Reactor::global`].
+    pub fn current() -> io::Result<Reactor> {
+        match CURRENT.with(|c| c.borrow().clone()) {
+            Some(r) => Ok(r),
+            None => Reactor::global(),
+        }
+    }
+
+    /// Makes this reactor the thread's current one until the guard drops (the previous
+    /// one is restored then). A convenience: every API also takes a reactor explicitly.
+    pub fn enter(&self) -> EnterGuard {
+        let prev = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        EnterGuard { prev }
+    }
+
+    /// The selector backend in use.
+    pub fn backend(&self) -> Backend {
+        self.inner.selector.backend()
+    }
+
+    /// Registers `fd` for both directions, edge-triggered. The registration deregisters
+    /// itself when dropped; drop it *before* closing `fd` ([`Async`](crate::Async) keeps
+    /// that order for you).
+    ///
+    /// # Errors
+    ///
+    /// `EBADF` for a closed fd, `AlreadyExists` if `fd` is registered with this reactor
+    /// already, `EPERM` for a regular file (epoll), an error once the reactor has
+    /// [shut down](Self::shutdown), `OutOfMemory` past 16,777,215 registrations.
+    pub fn register(&self, fd: RawFd) -> io::Result<Registration> {
+        let io = Arc::new(IoState::new());
+        let token = self.inner.table.lock().insert(io.clone())?;
+        if let Err(e) = self.inner.selector.register(fd, token, Interest::BOTH) {
+            self.inner.table.lock().remove(token);
+            return Err(e);
+        }
+        bump(&self.inner.counters.registrations, 1);
+        Ok(Registration::new(self.clone(), io, fd, token))
+    }
+
+    /// Undoes [`register`](Self::register): the selector forgets `fd`, then the slot is
+    /// freed (a late event for it finds a newer generation and is dropped).
+    pub(crate) fn deregister(&self, fd: RawFd, token: Token) {
+        // EBADF/ENOENT here means the fd was closed before its registration dropped: the
+        // kernel has already forgotten it, so there is nothing left to undo.
+        let _ = self.inner.selector.deregister(fd);
+        let io = self.inner.table.lock().remove(token);
+        if let Some(io) = io {
+            // Dropping wakers can run arbitrary code: do it outside the table lock.
+            drop(io.clear_wakers());
+        }
+        bump(&self.inner.counters.deregistrations, 1);
+    }
+
+    pub(crate) fn rearm(&self, fd: RawFd, token: Token, interest: Interest) {
+        // Only fails if waking a waiting driver fails; the driver's next wait then
+        // re-reads the armed set anyway.
+        let _ = self.inner.selector.rearm(fd, token, interest);
+    }
+
+    /// One driver step: waits for events (up to `timeout`; `None` for no limit), sets
+    /// readiness and calls the wakers of the tasks waiting for it, outside every lock.
+    /// Returns how many wakers it called.
+    ///
+    /// One thread at a time: a second caller blocks until the first returns (use
+    /// [`try_poll`](Self::try_poll) to skip instead). A [`wake`](Self::wake) from any
+    /// thread ends the wait early. Returning with nothing done is normal.
+    ///
+    /// # Errors
+    ///
+    /// What the selector wait reports (e.g. `ENOMEM`); never `EINTR`.
+    pub fn poll(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut driver = self.inner.driver.lock();
+        self.poll_locked(&mut driver, timeout)
+    }
+
+    /// Like [`poll`](Self::poll), but returns `None` at once if another thread is
+    /// driving the reactor right now.
+    ///
+    /// # Errors
+    ///
+    /// As [`poll`](Self::poll).
+    pub fn try_poll(&self, timeout: Option<Duration>) -> Option<io::Result<usize>> {
+        let mut driver = self.inner.driver.try_lock()?;
+        Some(self.poll_locked(&mut driver, timeout))
+    }
+
+    fn poll_locked(&self, driver: &mut Driver, timeout: Option<Duration>) -> io::Result<usize> {
+        let inner = &*self.inner;
+        let timeout = match inner.park.begin() {
+            Begin::Block => timeout,
+            Begin::DontBlock => Some(Duration::ZERO),
+        };
+        let res = inner.selector.select(&mut driver.events, timeout);
+        inner.park.end();
+        res?;
+        bump(&inner.counters.polls, 1);
+        bump(&inner.counters.events, driver.events.len() as u64);
+
+        driver.tick = driver.tick.wrapping_add(1);
+        let tick = driver.tick;
+        {
+            let table = inner.table.lock();
+            for event in driver.events.iter() {
+                if let Some(io) = table.get(event.token()) {
+                    io.set_and_take(tick, from_event(event), &mut driver.wakers);
+                }
+            }
+        }
+        let n = driver.wakers.len();
+        bump(&inner.counters.wakes, n as u64);
+        for waker in driver.wakers.drain(..) {
+            waker.wake();
+        }
+        Ok(n)
+    }
+
+    /// Ends a driver's wait in progress, or makes the next one return at once. Cheap when
+    /// no thread is waiting (no syscall); safe from any thread.
+    pub fn wake(&self) {
+        if self.inner.park.unpark() == Unpark::WakeSelector {
+            bump(&self.inner.counters.unparks, 1);
+            // Fails only on a broken eventfd; the driver would then return at its timeout.
+            let _ = self.inner.selector.wake();
+        }
+    }
+
+    /// Shuts the reactor down: new registrations fail, and every registration's pending
+    /// and future readiness polls answer with an error instead of waiting forever. ply-net
+    /// calls this when its runtime is dropped.
+    pub fn shutdown(&self) {
+        let mut wakers = Vec::new();
+        {
+            let mut table = self.inner.table.lock();
+            table.shutdown = true;
+            for io in table.slots.iter().filter_map(|s| s.io.as_ref()) {
+                io.shut_down(&mut wakers);
+            }
+        }
+        for w in wakers {
+            w.wake();
+        }
+        self.wake();
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.table.lock().shutdown
+    }
+
+    /// How many registrations are live now.
+    pub fn registrations(&self) -> usize {
+        self.inner.table.lock().live
+    }
+
+    /// What this reactor has done so far.
+    pub fn stats(&self) -> ReactorStats {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ReactorStats {
+            polls: get(&c.polls),
+            events: get(&c.events),
+            wakes: get(&c.wakes),
+            registrations: get(&c.registrations),
+            deregistrations: get(&c.deregistrations),
+            unparks: get(&c.unparks),
+        }
+    }
+
+    /// The selector's own counters (waits, events, wakes at the ply-sys level).
+    pub fn selector_stats(&self) -> ply_sys::SelectorStats {
+        self.inner.selector.stats()
+    }
+
+    /// Whether `self` and `other` are handles to the same reactor.
+    pub fn ptr_eq(&self, other: &Reactor) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("backend", &self.backend())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Table {
+    fn insert(&mut self, io: Arc<IoState>) -> io::Result<Token> {
+        if self.shutdown {
+            return Err(shutdown_error());
+        }
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None if self.slots.len() < MAX_REGISTRATIONS => {
+                self.slots.push(Slot::default());
+                self.slots.len() - 1
+            }
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::OutOfMemory,
+                    "too many registrations on one reactor",
+                ))
+            }
+        };
+        let slot = &mut self.slots[index];
+        slot.io = Some(io);
+        self.live += 1;
+        Ok(encode(index, slot.generation))
+    }
+
+    fn get(&self, token: Token) -> Option<&Arc<IoState>> {
+        let (index, generation) = decode(token);
+        let slot = self.slots.get(index)?;
+        if slot.generation != generation {
+            return None;
+        }
+        slot.io.as_ref()
+    }
+
+    fn remove(&mut self, token: Token) -> Option<Arc<IoState>> {
+        let (index, generation) = decode(token);
+        let slot = self.slots.get_mut(index)?;
+        if slot.generation != generation {
+            return None;
+        }
+        let io = slot.io.take()?;
+        // A new generation for the slot: late events carrying the old token miss.
+        slot.generation = (slot.generation + 1) & (usize::MAX >> INDEX_BITS);
+        self.free.push(index);
+        self.live -= 1;
+        Some(io)
+    }
+}
+
+pub(crate) fn encode(index: usize, generation: usize) -> Token {
+    Token((generation << INDEX_BITS) | index)
+}
+
+pub(crate) fn decode(token: Token) -> (usize, usize) {
+    (token.0 & INDEX_MASK, token.0 >> INDEX_BITS)
+}
+
+pub(crate) fn shutdown_error() -> io::Error {
+    io::Error::other("the reactor has shut down")
+}
+
+/// Restores the previous current reactor when dropped; see [`Reactor::enter`].
+#[derive(Debug)]
+#[must_use = "the reactor is current only while the guard lives"]
+pub struct EnterGuard {
+    prev: Option<Reactor>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        CURRENT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_never_hit_the_reserved_one() {
+        let table = [
+            (0, 0),
+            (1, 0),
+            (MAX_REGISTRATIONS - 1, 5),
+            (7, usize::MAX >> INDEX_BITS),
+        ];
+        for (index, generation) in table {
+            let token = encode(index, generation);
+            assert_eq!(decode(token), (index, generation));
+            assert_ne!(token, Token(usize::MAX));
+        }
+    }
+
+    #[test]
+    fn a_reused_slot_ignores_the_old_token() {
+        let mut t = Table::default();
+        let a = t.insert(Arc::new(IoState::new())).unwrap();
+        assert!(t.get(a).is_some());
+        t.remove(a).unwrap();
+        let b = t.insert(Arc::new(IoState::new())).unwrap();
+        assert_eq!(decode(a).0, decode(b).0, "the slot is reused");
+        assert!(t.get(a).is_none(), "the old token misses");
+        assert!(t.get(b).is_some());
+        assert!(t.remove(a).is_none());
+        assert_eq!(t.live, 1);
+    }
+}

@@ -1,0 +1,247 @@
+//! The user's side of a task: [`JoinHandle`] and [`JoinError`].
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::{raw, RawTask};
+
+/// An owned permission to await a spawned task's output.
+///
+/// A `JoinHandle<T>` is a future that resolves to `Ok(T)` when the task returns `T`, or to
+/// `Err(JoinError)` if the task panicked or was cancelled (by [`abort`](Self::abort) or by
+/// its executor shutting down).
+///
+/// Dropping a `JoinHandle` *detaches* the task: it keeps running and its output is dropped
+/// when it completes.
+///
+/// # Examples
+///
+/// ```
+/// let ex = ply_executor::LocalExecutor::new();
+/// let handle = ex.spawn_local(async { 6 * 7 });
+/// assert!(!handle.is_finished());
+/// assert_eq!(ex.block_on(handle).unwrap(), 42);
+/// ```
+pub struct JoinHandle<T> {
+    raw: RawTask,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle only ever moves a `T` out of the task (or drops it), so it may go to
+// another thread when `T` may. The future itself is never touched by the handle.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only allows `abort` and `is_finished`, which are atomic operations.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// # Safety
+    ///
+    /// `raw` is a live task whose output type is `T`; the caller gives this handle the
+    /// task's join-handle reference.
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> Self {
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    /// Cancels the task.
+    ///
+    /// If the task has not completed, its future is dropped on an executor thread the next
+    /// time the executor reaches it (at once if it is idle; after the current poll if it is
+    /// running), and awaiting this handle yields a [`JoinError`] for which
+    /// [`is_cancelled`](JoinError::is_cancelled) is true. Aborting a completed task does
+    /// nothing: its output stays available.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ex = ply_executor::LocalExecutor::new();
+    /// let handle = ex.spawn_local(std::future::pending::<()>());
+    /// handle.abort();
+    /// assert!(ex.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort(&self) {
+        let header = self.raw.header();
+        match header.state.transition_to_cancelled() {
+            super::state::ToNotified::Submit => {
+                // SAFETY: the transition reserved a queued reference for the scheduler.
+                unsafe { (header.vtable.schedule)(self.raw.as_ptr()) }
+            }
+            super::state::ToNotified::Nothing | super::state::ToNotified::Dealloc => {}
+        }
+    }
+
+    /// Returns `true` if the task has completed: returned, panicked or been cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ex = ply_executor::LocalExecutor::new();
+    /// let handle = ex.spawn_local(async {});
+    /// ex.run_until_idle();
+    /// assert!(handle.is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.raw.header().state.load().is_complete()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Awaiting a finished task in a loop must not starve the others either.
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        let ptr = self.raw.as_ptr();
+        // SAFETY: the handle's reference keeps the task alive; `out` has the type the
+        // task's vtable writes (its output type is `T`).
+        unsafe {
+            (self.raw.header().vtable.try_read_output)(
+                ptr,
+                &mut out as *mut _ as *mut (),
+                cx.waker(),
+            )
+        };
+        out
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: we are the join handle, giving up our reference.
+        unsafe { raw::drop_join_handle(self.raw.as_ptr()) }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("state", &self.raw.header().state.load())
+            .finish()
+    }
+}
+
+/// Why a task did not produce its output.
+///
+/// # Examples
+///
+/// ```
+/// let ex = ply_executor::LocalExecutor::new();
+/// let err = ex.block_on(ex.spawn_local(async { panic!("boom") })).unwrap_err();
+/// assert!(err.is_panic());
+/// assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
+/// ```
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    // Boxed twice so a `Result<(), JoinError>` stays one word plus tag in the task; the
+    // mutex makes the error `Sync` although a panic payload is only `Send`.
+    Panic(Box<parking_lot::Mutex<Box<dyn Any + Send + 'static>>>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(Box::new(parking_lot::Mutex::new(payload))),
+        }
+    }
+
+    /// Returns `true` if the task was cancelled (aborted, or dropped at shutdown).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// Returns `true` if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// Returns the panic payload.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the task was cancelled rather than panicking; see
+    /// [`try_into_panic`](Self::try_into_panic).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("`JoinError::into_panic` called on a cancelled task")
+    }
+
+    /// Returns the panic payload, or the error back if the task was cancelled.
+    ///
+    /// # Errors
+    ///
+    /// Returns `Err(self)` if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p.into_inner()),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    /// Resumes unwinding with the task's panic, as if it had happened here. A cancelled
+    /// task's error becomes a panic with this error's message.
+    pub fn resume(self) -> ! {
+        match self.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
+fn payload_str(p: &(dyn Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic(p) => match payload_str(&**p.lock()) {
+                Some(msg) => write!(f, "task panicked with message {msg:?}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(p) => match payload_str(&**p.lock()) {
+                Some(msg) => write!(f, "JoinError::Panic({msg:?})"),
+                None => f.write_str("JoinError::Panic(..)"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(err: JoinError) -> std::io::Error {
+        std::io::Error::other(err)
+    }
+}

@@ -1,0 +1,381 @@
+//! The task allocation: header, scheduler hook and stage, in one `Box`, driven through a
+//! per-type vtable so that the rest of the crate handles tasks as untyped pointers.
+//!
+//! ```text
+//! Cell<F, S> (repr(C), one allocation)
+//! ┌────────────────────────────────────────────┐
+//! │ Header  state: AtomicUsize (see state.rs)  │ ← NonNull<Header> points here: the
+//! │         vtable: &'static Vtable            │   waker's data pointer, RawTask, and
+//! │         links: owner's intrusive list      │   the owned list all use it
+//! │         join_waker: Option<Waker>          │
+//! │ S       the scheduling hook                │
+//! │ Stage   Running(F) | Finished(output) | Consumed
+//! └────────────────────────────────────────────┘
+//! ```
+
+use std::future::Future;
+use std::mem::{self, ManuallyDrop};
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use super::list::Links;
+use super::state::{JoinDropped, State, ToIdle, ToNotified, ToRunning};
+use super::{JoinError, Run, Schedule, Task};
+use crate::loom::cell::UnsafeCell;
+
+/// The type-erased front of every task.
+pub(crate) struct Header {
+    pub(crate) state: State,
+    pub(crate) vtable: &'static Vtable,
+    /// Links in the owning executor's list of live tasks; guarded by that list's lock.
+    pub(crate) links: UnsafeCell<Links>,
+    /// The `JoinHandle`'s waker; ownership is governed by `JOIN_WAKER` (see state.rs).
+    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// Operations that need the concrete future and scheduler types.
+pub(crate) struct Vtable {
+    /// Polls (or cancels) the task; consumes the queued reference.
+    pub(crate) run: unsafe fn(NonNull<Header>) -> Run,
+    /// Hands a queued reference to the scheduler.
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Frees the allocation.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// If the task is complete, moves its output into `*mut Poll<Result<T, JoinError>>`;
+    /// otherwise registers the waker.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// Drops the output in place.
+    pub(crate) drop_output: unsafe fn(NonNull<Header>),
+    /// Shutdown: drops the future if nobody is polling it.
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    scheduler: S,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+struct VtableOf<F, S>(std::marker::PhantomData<(F, S)>);
+
+impl<F: Future, S: Schedule> VtableOf<F, S> {
+    const VTABLE: Vtable = Vtable {
+        run: run::<F, S>,
+        schedule: schedule::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_output: drop_output::<F, S>,
+        shutdown: shutdown::<F, S>,
+    };
+}
+
+/// Allocates a task holding `refs` references, queued once, with join interest.
+pub(crate) fn allocate<F: Future, S: Schedule>(
+    future: F,
+    scheduler: S,
+    refs: usize,
+) -> NonNull<Header> {
+    let cell = Box::new(Cell {
+        header: Header {
+            state: State::new(refs),
+            vtable: &VtableOf::<F, S>::VTABLE,
+            links: UnsafeCell::new(Links::default()),
+            join_waker: UnsafeCell::new(None),
+        },
+        scheduler,
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    // `Cell` is `repr(C)` with the header first, so the cell pointer is a header pointer.
+    NonNull::from(Box::leak(cell)).cast()
+}
+
+/// # Safety
+///
+/// `ptr` must point to a live `Cell<F, S>` whose type matches.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: the caller guarantees the pointee type and liveness.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: called through this type's vtable on a live task.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: the caller transferred a queued reference (NOTIFIED set) to us.
+    cell.scheduler.schedule(unsafe { Task::from_raw(ptr) });
+}
+
+unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the reference count reached zero, so nobody else can reach the cell; it
+    // was created by `Box` in `allocate` with this very type.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
+
+unsafe fn drop_output<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: called through this type's vtable on a live task.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: the caller owns the stage (COMPLETE seen with JOIN_INTEREST held).
+    cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed });
+}
+
+unsafe fn try_read_output<F: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
+    // SAFETY: called through this type's vtable on a live task.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if !can_read_output(&cell.header, waker) {
+        return;
+    }
+    // SAFETY: COMPLETE is set and the JoinHandle (our caller) holds JOIN_INTEREST, so the
+    // stage is the handle's alone.
+    let stage = cell
+        .stage
+        .with_mut(|s| unsafe { mem::replace(&mut *s, Stage::Consumed) });
+    let Stage::Finished(out) = stage else {
+        panic!("JoinHandle polled after it returned Ready");
+    };
+    // SAFETY: the JoinHandle<F::Output> passes a pointer to its own output slot.
+    unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(out) };
+}
+
+/// The `JoinHandle` side of the join waker protocol. Returns `true` if the task is
+/// complete (the output may be read); otherwise `waker` is registered.
+fn can_read_output(header: &Header, waker: &Waker) -> bool {
+    let snapshot = header.state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    if snapshot.has_join_waker() {
+        // SAFETY: with JOIN_WAKER set the slot is frozen; shared reads are allowed.
+        let same = header
+            .join_waker
+            .with(|w| unsafe { (*w).as_ref().is_some_and(|w| w.will_wake(waker)) });
+        if same {
+            return false;
+        }
+        // Take the slot back before replacing the waker; fails if the task completed.
+        if header.state.unset_join_waker().is_err() {
+            return true;
+        }
+    }
+    // SAFETY: JOIN_WAKER is clear and the task is not complete: the slot is ours.
+    header
+        .join_waker
+        .with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    match header.state.set_join_waker() {
+        Ok(_) => false,
+        Err(_) => {
+            // Completed in between: the completer saw no waker, so the slot is still ours.
+            // SAFETY: as above, JOIN_WAKER was never published.
+            header.join_waker.with_mut(|w| unsafe { *w = None });
+            true
+        }
+    }
+}
+
+/// Called by a dropped `JoinHandle`; releases its reference.
+///
+/// # Safety
+///
+/// `ptr` is a live task and the caller is its `JoinHandle`, giving up its reference.
+pub(crate) unsafe fn drop_join_handle(ptr: NonNull<Header>) {
+    // SAFETY: the handle's reference keeps the task alive.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.transition_join_handle_dropped() {
+        // SAFETY: we held JOIN_INTEREST when COMPLETE was set: the output is ours.
+        JoinDropped::DropOutput => unsafe { (header.vtable.drop_output)(ptr) },
+        JoinDropped::Detached { had_waker: true } => {
+            // SAFETY: we cleared JOIN_WAKER before completion: the slot is ours again.
+            header.join_waker.with_mut(|w| unsafe { *w = None });
+        }
+        JoinDropped::Detached { had_waker: false } => {}
+    }
+    if header.state.ref_dec() {
+        // SAFETY: that was the last reference.
+        unsafe { (header.vtable.dealloc)(ptr) };
+    }
+}
+
+unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
+    // SAFETY: called through this type's vtable; the queued reference keeps it alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_running() {
+        ToRunning::Poll => {}
+        ToRunning::Cancel => {
+            cancel(cell);
+            // SAFETY: we hold the queued reference and give it up.
+            unsafe { release(ptr) };
+            return Run::Complete;
+        }
+        ToRunning::Gone => {
+            // SAFETY: as above.
+            unsafe { release(ptr) };
+            return Run::Idle;
+        }
+    }
+
+    // The waker passed to the future borrows our reference instead of taking one: it is
+    // only cloned (ref_inc) if the future keeps it.
+    let waker = ManuallyDrop::new(
+        // SAFETY: the vtable's functions uphold the `RawWaker` contract for a task header.
+        unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)) },
+    );
+    let mut cx = Context::from_waker(&waker);
+    let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|s| {
+            // SAFETY: RUNNING is ours, so the stage is ours.
+            match unsafe { &mut *s } {
+                Stage::Running(f) => {
+                    // SAFETY: the future lives in the heap cell and is never moved out of
+                    // it: it is dropped in place when the stage is overwritten.
+                    let f = unsafe { Pin::new_unchecked(f) };
+                    f.poll(&mut cx)
+                }
+                _ => unreachable!("RUNNING task without a future"),
+            }
+        })
+    }));
+    let out = match polled {
+        Ok(Poll::Pending) => {
+            return match cell.header.state.transition_to_idle() {
+                ToIdle::Idle => Run::Idle,
+                ToIdle::Requeue => {
+                    // SAFETY: the transition turned our reference into the queued one.
+                    Run::Yielded(unsafe { Task::from_raw(ptr) })
+                }
+                ToIdle::Dealloc => {
+                    // SAFETY: the transition released the last reference.
+                    unsafe { dealloc::<F, S>(ptr) };
+                    Run::Idle
+                }
+                ToIdle::Cancel => {
+                    cancel(cell);
+                    // SAFETY: we still hold our reference.
+                    unsafe { release(ptr) };
+                    Run::Complete
+                }
+            };
+        }
+        Ok(Poll::Ready(value)) => Ok(value),
+        Err(payload) => Err(JoinError::panic(payload)),
+    };
+    // The future finished (or panicked): drop it before publishing the output. A panic in
+    // its destructor is caught like a panic in `poll`.
+    let out = match clear_stage(cell) {
+        Ok(()) => out,
+        Err(payload) => Err(JoinError::panic(payload)),
+    };
+    complete(cell, out);
+    // SAFETY: we hold the queued reference and give it up.
+    unsafe { release(ptr) };
+    Run::Complete
+}
+
+unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: called through this type's vtable; the caller holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        cancel(cell);
+    }
+}
+
+/// With RUNNING held: drops the future and completes with a cancelled (or panic) error.
+fn cancel<F: Future, S>(cell: &Cell<F, S>) {
+    let err = match clear_stage(cell) {
+        Ok(()) => JoinError::cancelled(),
+        Err(payload) => JoinError::panic(payload),
+    };
+    complete(cell, Err(err));
+}
+
+fn clear_stage<F: Future, S>(cell: &Cell<F, S>) -> std::thread::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: RUNNING is held by the caller, so the stage is ours.
+        cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed });
+    }))
+}
+
+/// With RUNNING held: stores the output, sets COMPLETE and tells the `JoinHandle`.
+fn complete<F: Future, S>(cell: &Cell<F, S>, out: Result<F::Output, JoinError>) {
+    // SAFETY: RUNNING is held by the caller, so the stage is ours.
+    cell.stage
+        .with_mut(|s| unsafe { *s = Stage::Finished(out) });
+    let prev = cell.header.state.transition_to_complete();
+    if !prev.has_join_interest() {
+        // Nobody will ever read the output: it is ours to drop, here and now. A panic in
+        // its destructor must not unwind into the executor.
+        let _ = clear_stage(cell);
+    } else if prev.has_join_waker() {
+        // SAFETY: JOIN_WAKER was set when we completed: the slot is frozen and readable.
+        cell.header.join_waker.with(|w| unsafe {
+            if let Some(w) = &*w {
+                w.wake_by_ref();
+            }
+        });
+    }
+}
+
+/// Gives up one reference, freeing the task if it was the last.
+///
+/// # Safety
+///
+/// The caller owns one reference to the live task `ptr`.
+pub(crate) unsafe fn release(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive until the decrement.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.ref_dec() {
+        // SAFETY: that was the last reference.
+        unsafe { (header.vtable.dealloc)(ptr) };
+    }
+}
+
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone_waker, wake_by_val, wake_by_ref, drop_waker);
+
+unsafe fn clone_waker(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is the header of a task kept alive by the waker being cloned.
+    let header = unsafe { &*(data as *const Header) };
+    header.state.ref_inc();
+    RawWaker::new(data, &WAKER_VTABLE)
+}
+
+unsafe fn wake_by_val(data: *const ()) {
+    // SAFETY: `data` is a live task header; this waker owns one reference.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: as above.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.transition_to_notified_by_val() {
+        // SAFETY: our reference became the queued one.
+        ToNotified::Submit => unsafe { (header.vtable.schedule)(ptr) },
+        // SAFETY: our reference was the last one.
+        ToNotified::Dealloc => unsafe { (header.vtable.dealloc)(ptr) },
+        ToNotified::Nothing => {}
+    }
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    // SAFETY: `data` is a live task header kept alive by this waker.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: as above.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.transition_to_notified_by_ref() {
+        // SAFETY: the transition reserved a new reference for the queue.
+        ToNotified::Submit => unsafe { (header.vtable.schedule)(ptr) },
+        ToNotified::Dealloc | ToNotified::Nothing => {}
+    }
+}
+
+unsafe fn drop_waker(data: *const ()) {
+    // SAFETY: `data` is a live task header; this waker owns one reference.
+    unsafe { release(NonNull::new_unchecked(data as *mut Header)) };
+}

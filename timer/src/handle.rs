@@ -1,0 +1,227 @@
+//! [`TimerHandle`]: the cheap, shareable side of a timer, and the thread's current one.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::interval::Interval;
+use crate::metrics::Metrics;
+use crate::sleep::{deadline_after, Sleep};
+use crate::timeout::Timeout;
+use crate::timer::Inner;
+
+/// A handle to a timer: creates sleeps, timeouts and intervals on it.
+///
+/// Cheap to clone (one reference count) and `Send + Sync`. Get one from
+/// [`Timer::handle`](crate::Timer::handle), from [`TimerHandle::current`], or for the
+/// global standalone timer from [`TimerHandle::standalone`].
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use ply_timer::{Timer, TimerHandle};
+///
+/// let timer = Timer::paused();
+/// let handle: TimerHandle = timer.handle();
+/// let sleep = handle.sleep(Duration::from_millis(10));
+/// assert_eq!(sleep.deadline(), handle.now() + Duration::from_millis(10));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TimerHandle {
+    inner: Arc<Inner>,
+}
+
+thread_local! {
+    /// The handle set by [`TimerHandle::enter`] on this thread.
+    static CURRENT: RefCell<Option<TimerHandle>> = const { RefCell::new(None) };
+}
+
+impl TimerHandle {
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        TimerHandle { inner }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The handle made current on this thread by [`TimerHandle::enter`], or else the
+    /// global standalone timer's (whose driver thread starts on first use). Never fails.
+    ///
+    /// # Panics
+    ///
+    /// Only if the operating system refuses to start the standalone driver thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use ply_timer::{Timer, TimerHandle};
+    ///
+    /// let timer = Timer::paused();
+    /// let _guard = timer.handle().enter();
+    /// assert!(TimerHandle::current().ptr_eq(&timer.handle()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn current() -> TimerHandle {
+        CURRENT
+            .try_with(|current| current.borrow().clone())
+            .ok()
+            .flatten()
+            .unwrap_or_else(crate::standalone::handle)
+    }
+
+    /// The global standalone timer: a lazily started thread parks until its next deadline
+    /// and fires it, so sleeps work under any executor with no ply runtime at all.
+    ///
+    /// # Panics
+    ///
+    /// Only if the operating system refuses to start the driver thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let handle = ply_timer::TimerHandle::standalone();
+    /// futures::executor::block_on(handle.sleep(Duration::from_millis(1)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn standalone() -> TimerHandle {
+        crate::standalone::handle()
+    }
+
+    /// Makes this handle the thread's current one until the guard is dropped, so that
+    /// [`sleep`](crate::sleep), [`timeout`](crate::timeout) and friends use it. Guards
+    /// nest; drop them in reverse order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use ply_timer::Timer;
+    ///
+    /// let timer = Timer::paused();
+    /// let sleep = {
+    ///     let _guard = timer.handle().enter();
+    ///     ply_timer::sleep(Duration::from_secs(1))
+    /// };
+    /// assert!(sleep.handle().ptr_eq(&timer.handle()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        let previous = CURRENT.with(|current| current.replace(Some(self.clone())));
+        EnterGuard {
+            previous,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Whether two handles refer to the same timer.
+    pub fn ptr_eq(&self, other: &TimerHandle) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The timer's current time: `Instant::now()`, or the paused clock's time.
+    pub fn now(&self) -> Instant {
+        self.inner.clock.now()
+    }
+
+    /// Whether the timer has been dropped (its sleeps move to the standalone timer).
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.is_shutdown()
+    }
+
+    /// A future that completes `duration` from now on this timer. See [`Sleep`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::{Duration, Instant};
+    /// let handle = ply_timer::TimerHandle::standalone();
+    /// let start = Instant::now();
+    /// futures::executor::block_on(handle.sleep(Duration::from_millis(5)));
+    /// assert!(start.elapsed() >= Duration::from_millis(5));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sleep(&self, duration: Duration) -> Sleep {
+        Sleep::new_in(self, deadline_after(self.now(), duration))
+    }
+
+    /// A future that completes at `deadline` on this timer. See [`Sleep`].
+    pub fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Sleep::new_in(self, deadline)
+    }
+
+    /// Runs `future` with a time limit of `duration` on this timer. See [`Timeout`].
+    pub fn timeout<F: Future>(&self, duration: Duration, future: F) -> Timeout<F> {
+        Timeout::new(future, self.sleep(duration))
+    }
+
+    /// Runs `future` until `deadline` at most on this timer. See [`Timeout`].
+    pub fn timeout_at<F: Future>(&self, deadline: Instant, future: F) -> Timeout<F> {
+        Timeout::new(future, self.sleep_until(deadline))
+    }
+
+    /// An [`Interval`] on this timer whose first tick is now.
+    pub fn interval(&self, period: Duration) -> Interval {
+        Interval::new(self.sleep_until(self.now()), period)
+    }
+
+    /// An [`Interval`] on this timer whose first tick is at `start`.
+    pub fn interval_at(&self, start: Instant, period: Duration) -> Interval {
+        Interval::new(self.sleep_until(start), period)
+    }
+
+    /// The timer's counters.
+    pub fn metrics(&self) -> Metrics {
+        self.inner.counters.snapshot()
+    }
+}
+
+impl std::fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("timer", &Arc::as_ptr(&self.inner))
+            .field("paused", &self.inner.clock.is_paused())
+            .finish()
+    }
+}
+
+/// Restores the previous current handle when dropped; see [`TimerHandle::enter`].
+///
+/// Not `Send`: it must be dropped on the thread that entered.
+#[must_use = "the handle is current only while the guard lives"]
+pub struct EnterGuard {
+    previous: Option<TimerHandle>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // `try_with`: during thread teardown the slot may already be gone; nothing to
+        // restore then.
+        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+    }
+}
+
+impl std::fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnterGuard")
+            .field("previous", &self.previous)
+            .finish()
+    }
+}

@@ -1,0 +1,101 @@
+//! The global standalone timer: a lazily started thread that parks until the next
+//! deadline, so that `sleep` works under any executor with no ply runtime at all.
+//!
+//! The thread owns a [`Timer`] built with an unpark callback that unparks the thread, and
+//! loops: ask [`Timer::next_deadline`], `park_timeout` until it (or `park` if there is
+//! none), [`Timer::fire_due`]. A registration earlier than the deadline it sleeps toward
+//! unparks it (`Thread::unpark` keeps a token, so an unpark that arrives before the park
+//! is not lost). The thread lives as long as the process.
+
+use crate::handle::TimerHandle;
+
+#[cfg(not(loom))]
+mod imp {
+    use std::sync::{Arc, OnceLock};
+    use std::thread::{self, Thread};
+    use std::time::Instant;
+
+    use crate::handle::TimerHandle;
+    use crate::timer::Timer;
+
+    /// The global timer's handle, starting its driver thread on first use.
+    pub(crate) fn handle() -> TimerHandle {
+        static GLOBAL: OnceLock<TimerHandle> = OnceLock::new();
+        GLOBAL.get_or_init(start).clone()
+    }
+
+    fn start() -> TimerHandle {
+        let driver: Arc<OnceLock<Thread>> = Arc::default();
+        let to_unpark = Arc::clone(&driver);
+        let timer = Timer::builder()
+            .unpark(Arc::new(move || {
+                // Before the thread has published itself it has not parked yet either: it
+                // will read the wheel before it first parks.
+                if let Some(thread) = to_unpark.get() {
+                    thread.unpark();
+                }
+            }))
+            .build();
+        let handle = timer.handle();
+        thread::Builder::new()
+            .name("ply-timer".into())
+            .spawn(move || {
+                let _ = driver.set(thread::current());
+                run(&timer)
+            })
+            .expect("ply-timer: the OS refused to start the standalone timer thread");
+        handle
+    }
+
+    fn run(timer: &Timer) -> ! {
+        loop {
+            match timer.next_deadline() {
+                None => thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if deadline > now {
+                        // May return early (spuriously or on unpark): we just go round.
+                        thread::park_timeout(deadline - now);
+                    }
+                }
+            }
+            timer.fire_due(Instant::now());
+        }
+    }
+
+    /// Where a sleep of a shut-down timer goes: the global timer.
+    pub(crate) fn fallback() -> Option<TimerHandle> {
+        Some(handle())
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    use crate::handle::TimerHandle;
+    use crate::timer::Timer;
+
+    /// Under loom there is no driver thread (loom models spawn their own): a paused timer
+    /// that nobody drives stands in, so the crate compiles. No model uses it.
+    pub(crate) fn handle() -> TimerHandle {
+        let timer = Timer::paused();
+        let handle = timer.handle();
+        std::mem::forget(timer);
+        handle
+    }
+
+    /// Under loom a sleep of a shut-down timer stays pending (the models check that it was
+    /// woken and unlinked, which is the protocol; migrating is plain code).
+    pub(crate) fn fallback() -> Option<TimerHandle> {
+        None
+    }
+}
+
+/// The global standalone timer's handle.
+pub(crate) fn handle() -> TimerHandle {
+    imp::handle()
+}
+
+/// The timer that sleeps of a shut-down timer move to.
+pub(crate) fn fallback() -> Option<TimerHandle> {
+    imp::fallback()
+}

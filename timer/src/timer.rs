@@ -1,0 +1,603 @@
+//! The driver side: [`Timer`] owns the wheel and fires it; [`Builder`] configures one.
+
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use crate::clock::Clock;
+use crate::entry::Entry;
+use crate::handle::TimerHandle;
+use crate::loom::{Mutex, MutexGuard};
+use crate::metrics::{Counters, Metrics};
+use crate::state::FireDecision;
+use crate::wheel::{Insert, Wheel};
+
+/// The callback a [`Timer`] calls when a deadline earlier than the driver's is registered.
+pub type Unpark = Arc<dyn Fn() + Send + Sync>;
+
+/// The timer driver: owns a hierarchical timing wheel and fires the sleeps registered on
+/// it.
+///
+/// Whoever parks a thread drives the timer. Before parking, ask [`Timer::next_deadline`]
+/// how long you may sleep; after waking, call [`Timer::fire_due`] to wake every task whose
+/// deadline has come. If a task registers a deadline earlier than the one you are sleeping
+/// toward, the timer calls the `unpark` callback given to [`Builder::unpark`], so you can
+/// wake up and recompute (ply-net writes to its eventfd there; a plain parker calls
+/// `Thread::unpark`).
+///
+/// Tasks create sleeps through a [`TimerHandle`] ([`Timer::handle`]): cheap to clone,
+/// `Send + Sync`. When the `Timer` is dropped it shuts down: every sleep still registered
+/// on it is woken and moves to the global standalone timer on its next poll, so it still
+/// completes at its deadline, never early, and never hangs.
+///
+/// # Examples
+///
+/// Driving a timer from your own parking loop:
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use std::time::{Duration, Instant};
+/// use ply_timer::Timer;
+///
+/// let timer = Timer::new();
+/// let handle = timer.handle();
+/// let started = Instant::now();
+/// let sleep = std::thread::spawn(move || {
+///     futures::executor::block_on(handle.sleep(Duration::from_millis(20)));
+/// });
+/// // The driver loop (ply-net parks in epoll_wait instead of park_timeout).
+/// while !sleep.is_finished() {
+///     match timer.next_deadline() {
+///         Some(deadline) => {
+///             std::thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
+///         }
+///         None => std::thread::park_timeout(Duration::from_millis(1)),
+///     }
+///     timer.fire_due(Instant::now());
+/// }
+/// sleep.join().unwrap();
+/// assert!(started.elapsed() >= Duration::from_millis(20));
+/// # Ok(())
+/// # }
+/// ```
+pub struct Timer {
+    handle: TimerHandle,
+}
+
+/// Configures and builds a [`Timer`].
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::time::Duration;
+/// use ply_timer::Timer;
+///
+/// let unparks = Arc::new(AtomicUsize::new(0));
+/// let counter = unparks.clone();
+/// let timer = Timer::builder()
+///     .paused()
+///     .unpark(Arc::new(move || { counter.fetch_add(1, Ordering::Relaxed); }))
+///     .build();
+/// assert_eq!(timer.next_deadline(), None);
+///
+/// let handle = timer.handle();
+/// let mut sleep = Box::pin(handle.sleep(Duration::from_secs(1)));
+/// let waker = futures::task::noop_waker();
+/// let _ = sleep.as_mut().poll(&mut std::task::Context::from_waker(&waker));
+/// // The driver was sleeping with no deadline: it is told about the new one.
+/// assert_eq!(unparks.load(Ordering::Relaxed), 1);
+/// # use std::future::Future;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Default)]
+pub struct Builder {
+    unpark: Option<Unpark>,
+    paused: bool,
+}
+
+impl Builder {
+    /// A builder for a timer on the real clock, with no unpark callback.
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Calls `unpark` whenever a deadline earlier than the one last returned by
+    /// [`Timer::next_deadline`] is registered (or any deadline, if it returned `None`):
+    /// the driver should stop parking and recompute its timeout.
+    ///
+    /// The callback runs on the registering thread, outside the timer's lock. It may be
+    /// called before the driver actually parks; the parker must remember such an early
+    /// unpark (as `Thread::unpark` and an eventfd do).
+    pub fn unpark(mut self, unpark: Unpark) -> Self {
+        self.unpark = Some(unpark);
+        self
+    }
+
+    /// Uses a paused test clock: time stands still until [`Timer::advance`].
+    pub fn paused(mut self) -> Self {
+        self.paused = true;
+        self
+    }
+
+    /// Builds the timer.
+    pub fn build(self) -> Timer {
+        let clock = if self.paused {
+            Clock::paused()
+        } else {
+            Clock::real()
+        };
+        Timer {
+            handle: TimerHandle::from_inner(Arc::new(Inner::new(clock, self.unpark))),
+        }
+    }
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("unpark", &self.unpark.is_some())
+            .field("paused", &self.paused)
+            .finish()
+    }
+}
+
+impl Timer {
+    /// A timer on the real clock with no unpark callback.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Timer::new();
+    /// assert_eq!(timer.next_deadline(), None);
+    /// assert_eq!(timer.fire_due(std::time::Instant::now()), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new() -> Self {
+        Builder::new().build()
+    }
+
+    /// A timer on a paused test clock: time only moves with [`Timer::advance`], so tests
+    /// of timeouts are deterministic and instant.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::future::Future;
+    /// use std::task::{Context, Poll};
+    /// use std::time::Duration;
+    /// use ply_timer::Timer;
+    ///
+    /// let timer = Timer::paused();
+    /// let mut sleep = Box::pin(timer.handle().sleep(Duration::from_secs(3600)));
+    /// let waker = futures::task::noop_waker();
+    /// let mut cx = Context::from_waker(&waker);
+    /// assert!(sleep.as_mut().poll(&mut cx).is_pending());
+    /// timer.advance(Duration::from_secs(3599));
+    /// assert!(sleep.as_mut().poll(&mut cx).is_pending());
+    /// assert_eq!(timer.advance(Duration::from_secs(1)), 1);
+    /// assert!(sleep.as_mut().poll(&mut cx).is_ready());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn paused() -> Self {
+        Builder::new().paused().build()
+    }
+
+    /// A builder, to set an unpark callback or a paused clock.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A handle to create sleeps on this timer.
+    pub fn handle(&self) -> TimerHandle {
+        self.handle.clone()
+    }
+
+    /// When the driver must next call [`Timer::fire_due`]: the start of the earliest
+    /// occupied wheel slot, or `None` if no timer is registered. The driver may park until
+    /// then. The instant may be earlier than any timer's deadline (a far timer must be
+    /// cascaded to a finer level first) but never later.
+    ///
+    /// Also records that the driver sleeps toward this instant: registering an earlier
+    /// deadline from now on calls the unpark callback.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::future::Future;
+    /// use std::task::Context;
+    /// use std::time::Duration;
+    /// use ply_timer::Timer;
+    ///
+    /// let timer = Timer::paused();
+    /// let handle = timer.handle();
+    /// let now = handle.now();
+    /// let mut sleep = Box::pin(handle.sleep(Duration::from_millis(10)));
+    /// let waker = futures::task::noop_waker();
+    /// let _ = sleep.as_mut().poll(&mut Context::from_waker(&waker));
+    /// assert_eq!(timer.next_deadline(), Some(now + Duration::from_millis(10)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.handle.inner().next_deadline()
+    }
+
+    /// Fires every timer due by `now`, waking their tasks, and returns how many fired.
+    ///
+    /// Wakers are called outside the timer's lock, in batches, in deadline order. `now` is
+    /// clamped to the timer's clock, so a `now` in the future cannot fire anything early.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Instant;
+    /// let timer = ply_timer::Timer::new();
+    /// assert_eq!(timer.fire_due(Instant::now()), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn fire_due(&self, now: Instant) -> usize {
+        self.handle.inner().fire_due(now)
+    }
+
+    /// Moves a paused clock forward by `by`, then fires every timer due by the new time.
+    /// Returns how many fired.
+    ///
+    /// # Panics
+    ///
+    /// If the timer was not built paused ([`Timer::paused`], [`Builder::paused`]): the
+    /// real clock cannot be moved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let before = timer.handle().now();
+    /// timer.advance(Duration::from_secs(5));
+    /// assert_eq!(timer.handle().now() - before, Duration::from_secs(5));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn advance(&self, by: Duration) -> usize {
+        let inner = self.handle.inner();
+        assert!(
+            inner.clock.is_paused(),
+            "Timer::advance needs a paused timer (Timer::paused)"
+        );
+        inner.clock.advance(by);
+        inner.fire_due(inner.clock.now())
+    }
+
+    /// The timer's counters.
+    pub fn metrics(&self) -> Metrics {
+        self.handle.metrics()
+    }
+}
+
+impl Default for Timer {
+    fn default() -> Self {
+        Timer::new()
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.handle.inner().shutdown();
+    }
+}
+
+impl std::fmt::Debug for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timer")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+/// What happened when a `Sleep` asked to be filed.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Register {
+    /// Filed in the wheel.
+    Filed,
+    /// Already due: not filed, the sleep is complete.
+    Due,
+    /// The timer has shut down: not filed.
+    Shutdown,
+}
+
+/// The state shared by a [`Timer`] and its handles.
+pub(crate) struct Inner {
+    wheel: Mutex<Wheel>,
+    pub(crate) clock: Clock,
+    unpark: Option<Unpark>,
+    pub(crate) counters: Counters,
+}
+
+/// Wakers collected under the lock and called after it is released.
+struct WakeBatch {
+    wakers: [Option<Waker>; WakeBatch::CAPACITY],
+    len: usize,
+}
+
+impl WakeBatch {
+    /// Wakers called per lock release: bounds both the stack used and how long the lock
+    /// is held between releases.
+    const CAPACITY: usize = 32;
+
+    fn new() -> Self {
+        WakeBatch {
+            wakers: std::array::from_fn(|_| None),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, waker: Waker) {
+        self.wakers[self.len] = Some(waker);
+        self.len += 1;
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == Self::CAPACITY
+    }
+
+    fn wake_all(&mut self) {
+        for slot in &mut self.wakers[..self.len] {
+            if let Some(waker) = slot.take() {
+                waker.wake();
+            }
+        }
+        self.len = 0;
+    }
+}
+
+impl Inner {
+    fn new(clock: Clock, unpark: Option<Unpark>) -> Self {
+        Inner {
+            wheel: Mutex::new(Wheel::new()),
+            clock,
+            unpark,
+            counters: Counters::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Wheel> {
+        self.wheel.lock()
+    }
+
+    /// Number of entries linked into the wheel (for the loom models).
+    #[cfg(all(test, loom))]
+    pub(crate) fn wheel_len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the timer has shut down.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.lock().is_shutdown
+    }
+
+    /// Files `entry` (in phase `IDLE`, waker already registered) under `tick`.
+    pub(crate) fn register(&self, entry: Pin<&Entry>, tick: u64) -> Register {
+        let ptr = NonNull::from(entry.get_ref());
+        let mut wheel = self.lock();
+        if wheel.is_shutdown {
+            return Register::Shutdown;
+        }
+        if tick <= wheel.elapsed() {
+            return Register::Due;
+        }
+        // Set the state before linking: an entry in a wheel list is always `REGISTERED`.
+        entry.state.transition_to_registered(tick);
+        // SAFETY: the entry is pinned inside its `Sleep`, whose drop unlinks it under this
+        // lock; it was `IDLE`, hence in no list.
+        let filed = unsafe { wheel.insert(ptr, tick) };
+        debug_assert_eq!(filed, Insert::Filed);
+        self.counters.add_inserted(1);
+        let unpark = self.note_deadline(&mut wheel, tick);
+        drop(wheel);
+        if unpark {
+            self.unpark_driver();
+        }
+        Register::Filed
+    }
+
+    /// Records that a deadline at `tick` is filed; returns whether the driver, sleeping
+    /// toward a later tick, must be unparked.
+    fn note_deadline(&self, wheel: &mut Wheel, tick: u64) -> bool {
+        if tick < wheel.driver_wake_at {
+            // Lower the mark so that a burst of ever-later registrations unparks once.
+            wheel.driver_wake_at = tick;
+            self.unpark.is_some()
+        } else {
+            false
+        }
+    }
+
+    fn unpark_driver(&self) {
+        if let Some(unpark) = &self.unpark {
+            unpark();
+        }
+    }
+
+    /// Unlinks `entry` if it is still filed (the `Sleep` is being dropped).
+    pub(crate) fn cancel(&self, entry: Pin<&Entry>) {
+        let snapshot = entry.state.load();
+        // `IDLE`: never filed. `FIRED`: the driver is done with it (acquire). Neither
+        // needs the lock: dropping a fired or never-polled `Sleep` is lock-free.
+        if snapshot.is_idle() || snapshot.is_fired() {
+            return;
+        }
+        let mut wheel = self.lock();
+        // Under the lock the state is settled: `REGISTERED` (still linked) or `FIRED`.
+        if entry.state.load().is_registered() {
+            // SAFETY: `REGISTERED` entries are linked into this wheel; we hold its lock.
+            unsafe { wheel.remove(NonNull::from(entry.get_ref())) };
+            entry.state.transition_to_idle();
+            self.counters.add_cancelled(1);
+        }
+    }
+
+    /// Moves `entry`'s deadline to `tick` under the lock: for resets to an earlier
+    /// deadline, or when the entry is being fired right now.
+    pub(crate) fn reset_locked(&self, entry: Pin<&Entry>, tick: u64) {
+        let ptr = NonNull::from(entry.get_ref());
+        let mut wheel = self.lock();
+        let snapshot = entry.state.load();
+        if snapshot.is_fired() {
+            // Fired while we came for the lock: re-arm lazily, on the next poll.
+            entry.state.transition_to_idle();
+            return;
+        }
+        if !snapshot.is_registered() {
+            return;
+        }
+        // SAFETY: `REGISTERED`: linked into this wheel, whose lock we hold.
+        unsafe { wheel.remove(ptr) };
+        if !wheel.is_shutdown {
+            entry.state.transition_to_registered(tick);
+            // SAFETY: live and pinned (as in `register`), and unlinked just above.
+            if unsafe { wheel.insert(ptr, tick) } == Insert::Filed {
+                let unpark = self.note_deadline(&mut wheel, tick);
+                drop(wheel);
+                if unpark {
+                    self.unpark_driver();
+                }
+                return;
+            }
+            // Reset into the past: the owner fires its own entry.
+            entry.state.transition_to_firing_by_owner();
+            self.counters.add_fired(1);
+        } else {
+            entry.state.transition_to_firing_shutdown();
+            self.counters.add_cancelled(1);
+        }
+        let waker = entry.waker.take();
+        entry.state.transition_to_fired();
+        drop(wheel);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Waits until no driver is inside the lock (so a `FIRING` entry has become `FIRED`).
+    pub(crate) fn wait_settled(&self) {
+        drop(self.lock());
+    }
+
+    /// See [`Timer::next_deadline`].
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let mut wheel = self.lock();
+        match wheel.next_expiration() {
+            Some(expiration) => {
+                wheel.driver_wake_at = expiration.tick;
+                // Unrepresentable instants (a clock advanced by centuries) read as "no
+                // deadline": parking forever is then as good as parking until it.
+                self.clock.tick_instant(expiration.tick)
+            }
+            None => {
+                wheel.driver_wake_at = u64::MAX;
+                None
+            }
+        }
+    }
+
+    /// See [`Timer::fire_due`].
+    pub(crate) fn fire_due(&self, now: Instant) -> usize {
+        let now = now.min(self.clock.now());
+        let now_tick = self.clock.now_tick(now);
+        let mut batch = WakeBatch::new();
+        let mut fired = 0;
+        let mut wheel = self.lock();
+        loop {
+            // First fire what is already pending (one slot's worth, in deadline order).
+            while let Some(ptr) = wheel.pop_pending() {
+                // SAFETY: it was linked into this wheel, so its owner has not freed it (its
+                // drop would take this lock to unlink it first).
+                let entry = unsafe { ptr.as_ref() };
+                match entry.state.transition_to_firing(wheel.elapsed()) {
+                    FireDecision::Fire => {
+                        // `FIRING` is stored before the take: an owner registering a new
+                        // waker after this take sees `FIRING` and completes by itself.
+                        if let Some(waker) = entry.waker.take() {
+                            batch.push(waker);
+                        }
+                        // Our last access to the entry.
+                        entry.state.transition_to_fired();
+                        fired += 1;
+                        if batch.is_full() {
+                            drop(wheel);
+                            batch.wake_all();
+                            wheel = self.lock();
+                        }
+                    }
+                    FireDecision::Refile(tick) => {
+                        // SAFETY: live (above), pinned, unlinked by `pop_pending`.
+                        let filed = unsafe { wheel.insert(ptr, tick) };
+                        debug_assert_eq!(filed, Insert::Filed, "a later deadline is ahead");
+                    }
+                }
+            }
+            match wheel.next_expiration() {
+                Some(expiration) if expiration.tick <= now_tick => wheel.process(expiration),
+                _ => break,
+            }
+        }
+        wheel.set_elapsed(now_tick);
+        self.counters.add_fired(fired as u64);
+        drop(wheel);
+        batch.wake_all();
+        fired
+    }
+
+    /// Shuts the timer down: no entry is filed from now on, and every filed entry is
+    /// woken with the shutdown cause (its `Sleep` then moves to the global timer).
+    pub(crate) fn shutdown(&self) {
+        let mut batch = WakeBatch::new();
+        let mut cancelled = 0;
+        let mut wheel = self.lock();
+        wheel.is_shutdown = true;
+        wheel.drain_into_pending();
+        while let Some(ptr) = wheel.pop_pending() {
+            // SAFETY: as in `fire_due`.
+            let entry = unsafe { ptr.as_ref() };
+            entry.state.transition_to_firing_shutdown();
+            if let Some(waker) = entry.waker.take() {
+                batch.push(waker);
+            }
+            entry.state.transition_to_fired();
+            cancelled += 1;
+            if batch.is_full() {
+                drop(wheel);
+                batch.wake_all();
+                wheel = self.lock();
+            }
+        }
+        self.counters.add_cancelled(cancelled);
+        drop(wheel);
+        batch.wake_all();
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("clock", &self.clock)
+            .field("unpark", &self.unpark.is_some())
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}

@@ -250,6 +250,30 @@ impl<T: AsRawFd> Async<T> {
     }
 }
 
+impl<T: AsRawFd> Async<T> {
+    /// Runs `op` once if the fd is known to be readable, without waiting; otherwise
+    /// returns `WouldBlock` without a syscall. A `WouldBlock` from `op` clears the
+    /// readiness, so a following [`readable`](Self::readable) waits for a new event.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` as above, or whatever `op` returns.
+    pub fn try_read_with<R>(&self, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        let io = self.get_ref();
+        self.registration.try_io(Direction::Read, || op(io))
+    }
+
+    /// Write-side twin of [`try_read_with`](Self::try_read_with).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if the fd is not known writable, or whatever `op` returns.
+    pub fn try_write_with<R>(&self, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        let io = self.get_ref();
+        self.registration.try_io(Direction::Write, || op(io))
+    }
+}
+
 impl<T: AsRawFd> AsRawFd for Async<T> {
     fn as_raw_fd(&self) -> RawFd {
         self.get_ref().as_raw_fd()

@@ -109,6 +109,40 @@ impl Registration {
         self.poll_ready(Direction::Write, cx)
     }
 
+    /// The read readiness known now, without waiting or storing a waker: `Some` if the
+    /// last event said readable (or closed, or error) and it was not cleared since.
+    pub fn try_read_ready(&self) -> Option<ReadyEvent> {
+        self.try_ready(Direction::Read)
+    }
+
+    /// The write readiness known now, without waiting or storing a waker.
+    pub fn try_write_ready(&self) -> Option<ReadyEvent> {
+        self.try_ready(Direction::Write)
+    }
+
+    fn try_ready(&self, dir: Direction) -> Option<ReadyEvent> {
+        let snap = self.io.readiness.load();
+        let ready = snap.ready() & dir.mask();
+        (ready != 0 && !snap.is_shutdown()).then_some(ReadyEvent {
+            tick: snap.tick(),
+            ready,
+            dir,
+        })
+    }
+
+    /// Runs `op` once if `dir` is known ready; `WouldBlock` (without a syscall) if not.
+    /// A `WouldBlock` from `op` clears the readiness, so the next wait sleeps.
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        match self.try_ready(dir) {
+            Some(event) => self.try_io_with(event, op),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
     #[inline]
     fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
         let snap = ready!(self.io.poll_ready(dir, cx));
@@ -146,7 +180,11 @@ impl Registration {
     /// # Errors
     ///
     /// Whatever `f` returns.
-    pub fn try_io<R>(&self, event: ReadyEvent, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    pub fn try_io_with<R>(
+        &self,
+        event: ReadyEvent,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
         let res = f();
         if let Err(e) = &res {
             if e.kind() == io::ErrorKind::WouldBlock {

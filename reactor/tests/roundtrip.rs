@@ -137,3 +137,33 @@ fn read_with_and_write_with_retry_on_would_block() {
         assert_eq!(n, 0);
     });
 }
+
+#[test]
+fn try_read_with_never_waits() {
+    let _w = watchdog("try_read", Duration::from_secs(60));
+    let (c, s) = std_tcp_pair();
+    let c = Async::new(c).unwrap();
+    let s = Async::new(s).unwrap();
+    let mut buf = [0u8; 8];
+    // Not known readable: WouldBlock at once.
+    let err = s
+        .try_read_with(|mut io| std::io::Read::read(&mut io, &mut buf))
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    futures::executor::block_on(async {
+        c.write_with(|mut io| std::io::Write::write(&mut io, b"now"))
+            .await
+            .unwrap();
+        s.readable().await.unwrap();
+    });
+    let n = s
+        .try_read_with(|mut io| std::io::Read::read(&mut io, &mut buf))
+        .unwrap();
+    assert_eq!(&buf[..n], b"now");
+    // Drained: the read says WouldBlock and readiness is cleared.
+    let err = s
+        .try_read_with(|mut io| std::io::Read::read(&mut io, &mut buf))
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    assert!(s.registration().try_read_ready().is_none());
+}

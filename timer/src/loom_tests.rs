@@ -84,7 +84,7 @@ fn loom_cancel_vs_fire() {
         assert_eq!(m.fired as usize, fired);
         assert_eq!(m.fired + m.cancelled, 1);
         assert_eq!(m.pending, 0);
-        assert_eq!(timer.handle.inner().wheel_len(), 0);
+        assert_eq!(handle.inner().wheel_len(), 0);
     });
 }
 

@@ -28,7 +28,7 @@
 //! medians per run and per iteration, and the median per-round ratio against epoll. The
 //! results also go to `docs/figures/selector.csv` and `docs/figures/selector.svg`.
 //!
-//! Run it with (about half a minute on 2 cores):
+//! Run it with (about 15 seconds on 2 cores):
 //!
 //! ```text
 //! cd bench && cargo run --release --bin selector

@@ -118,7 +118,7 @@ mod loom_impl {
 
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
-                fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+                AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
             };
         }
 

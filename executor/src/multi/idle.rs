@@ -23,7 +23,9 @@
 //! worker writes the counters and then reads the queues, both with `SeqCst`; at least one
 //! of them sees the other.
 
-use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
+#[cfg(not(loom))]
+use crate::loom::sync::atomic::fence;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Mutex;
 
 /// Bits of the state word holding the number of searching workers.
@@ -66,22 +68,39 @@ impl Idle {
         Counts(self.state.load(SeqCst))
     }
 
-    fn should_wake_someone(&self) -> bool {
-        let c = self.counts();
+    fn should_wake(&self, c: Counts) -> bool {
         c.searching() == 0 && c.unparked() < self.num_workers
+    }
+
+    /// Reads the counters after this thread published work (a queue push).
+    ///
+    /// The SeqCst fence orders the push before the load in the single total order of
+    /// SeqCst operations, which is what pairs it with the parking worker's SeqCst update.
+    /// loom models SeqCst as AcqRel (a load may still return an older value), so under
+    /// loom the read is an RMW, which always sees the latest value: the model checks the
+    /// protocol under the guarantee the fence gives on real hardware.
+    fn counts_after_publish(&self) -> Counts {
+        #[cfg(not(loom))]
+        {
+            fence(SeqCst);
+            self.counts()
+        }
+        #[cfg(loom)]
+        {
+            Counts(self.state.fetch_add(0, SeqCst))
+        }
     }
 
     /// Called after queueing work. Returns the parked worker to unpark, if one should be.
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {
-        // Pairs with the SeqCst update in `transition_worker_to_parked`: our queue write is
-        // ordered before this read.
-        fence(SeqCst);
-        if !self.should_wake_someone() {
+        // Pairs with the SeqCst update in `transition_worker_to_parked`: either we see the
+        // worker parked, or it sees our work when it re-checks the queues.
+        if !self.should_wake(self.counts_after_publish()) {
             return None;
         }
         let mut sleepers = self.sleepers.lock();
         // Another producer may have woken a worker since the unlocked check.
-        if !self.should_wake_someone() {
+        if !self.should_wake(self.counts()) {
             return None;
         }
         let worker = sleepers.pop()?;

@@ -27,6 +27,11 @@ pub(crate) mod inject;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
+#[cfg(all(test, loom))]
+mod loom_idle;
+#[cfg(all(test, loom))]
+mod loom_queue;
+
 pub(crate) use worker::WorkerContext;
 
 /// State shared by the workers and every [`Handle`].
@@ -218,6 +223,10 @@ impl Handle {
 
     /// Counters summed over all workers (plus spawns from outside them).
     ///
+    /// Counters are updated by the workers as they go, so a reader on another thread may
+    /// briefly lag behind: a task's completion, for instance, is counted just after its
+    /// `JoinHandle` has been told.
+    ///
     /// # Examples
     ///
     /// ```
@@ -225,7 +234,7 @@ impl Handle {
     /// ex.block_on(ex.handle().spawn(async {})).unwrap();
     /// let m = ex.handle().metrics();
     /// assert_eq!(m.spawned, 1);
-    /// assert_eq!(m.completed, 1);
+    /// assert!(m.polled >= 1);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn metrics(&self) -> Metrics {

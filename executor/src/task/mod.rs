@@ -17,6 +17,8 @@ use std::ptr::NonNull;
 
 mod join;
 pub(crate) mod list;
+#[cfg(all(test, loom))]
+mod loom_task;
 mod raw;
 pub(crate) mod state;
 

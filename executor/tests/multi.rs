@@ -268,7 +268,9 @@ fn work_spreads_to_both_workers_and_is_counted() {
     let threads = Arc::new(parking_lot::Mutex::new(std::collections::HashSet::new()));
     let t = threads.clone();
     ex.block_on(ex.spawn(async move {
-        let hs: Vec<_> = (0..2000)
+        // Fewer than a queue holds, so none overflow to the injection queue: the idle
+        // worker can only get work by stealing.
+        let hs: Vec<_> = (0..200)
             .map(|_| {
                 let t = t.clone();
                 ply_executor::spawn(async move {

@@ -283,13 +283,30 @@ impl fmt::Debug for Handle {
 /// assert_eq!(ex.handle().num_workers(), 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Builder {
     workers: usize,
     name: String,
     stack_size: Option<usize>,
     max_blocking: usize,
     keep_alive: Duration,
+    around_worker: Option<AroundWorker>,
+}
+
+/// The shape of [`Builder::around_worker`]'s wrapper.
+type AroundWorker = std::sync::Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("name", &self.name)
+            .field("stack_size", &self.stack_size)
+            .field("max_blocking", &self.max_blocking)
+            .field("keep_alive", &self.keep_alive)
+            .field("around_worker", &self.around_worker.is_some())
+            .finish()
+    }
 }
 
 impl Default for Builder {
@@ -307,7 +324,40 @@ impl Builder {
             stack_size: None,
             max_blocking: DEFAULT_MAX_THREADS,
             keep_alive: DEFAULT_KEEP_ALIVE,
+            around_worker: None,
         }
+    }
+
+    /// Wraps each worker thread's whole run: `wrap` is called on the new thread with the
+    /// worker loop as `run`, and must call it once. Use it to set up thread-local context
+    /// for the worker's lifetime (ply-net makes its reactor and timer current this way).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let ex = ply_executor::Executor::builder()
+    ///     .worker_threads(2)
+    ///     .around_worker(move |run| {
+    ///         s.fetch_add(1, Ordering::SeqCst);
+    ///         run();
+    ///     })
+    ///     .build()?;
+    /// ex.block_on(ex.handle().spawn(async {})).unwrap();
+    /// drop(ex);
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn around_worker(
+        mut self,
+        wrap: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static,
+    ) -> Builder {
+        self.around_worker = Some(std::sync::Arc::new(wrap));
+        self
     }
 
     /// Sets the number of worker threads (at least 1).
@@ -414,9 +464,20 @@ impl Builder {
                 b = b.stack_size(s);
             }
             let h = handle.clone();
+            let around = self.around_worker.clone();
             // On error `ex` is dropped, which shuts down the workers already started.
-            ex.threads
-                .push(b.spawn(move || worker::run(h, i, local, p))?);
+            ex.threads.push(b.spawn(move || {
+                let mut run = Some(move || worker::run(h, i, local, p));
+                let mut once = || {
+                    if let Some(run) = run.take() {
+                        run();
+                    }
+                };
+                match around {
+                    Some(wrap) => wrap(&mut once),
+                    None => once(),
+                }
+            })?);
         }
         Ok(ex)
     }

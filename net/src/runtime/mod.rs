@@ -1,0 +1,430 @@
+//! The [`Runtime`]: ply-executor + ply-timer + ply-reactor, composed.
+
+pub(crate) mod driver;
+
+use driver::{Core, Driver, WorkerParker};
+use crate::loom::sync::Arc;
+use ply_executor::{Executor, JoinHandle, LocalExecutor};
+use ply_reactor::{Reactor, ReactorStats};
+use ply_sys::Backend;
+use ply_timer::{Timer, TimerHandle};
+use std::fmt;
+use std::future::Future;
+use std::io;
+
+/// Which executor a [`Runtime`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+/// Configures a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// let rt = ply_net::Runtime::builder()
+///     .multi_thread()
+///     .worker_threads(2)
+///     .selector(ply_sys::Backend::Poll)
+///     .build()?;
+/// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    flavor: Flavor,
+    workers: Option<usize>,
+    backend: Option<Backend>,
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A multi-threaded runtime with one worker per available core and the default
+    /// selector (`PLY_SELECTOR`, else epoll).
+    pub fn new() -> Builder {
+        Builder {
+            flavor: Flavor::MultiThread,
+            workers: None,
+            backend: None,
+            thread_name: "ply-worker".into(),
+        }
+    }
+
+    /// Runs everything on the thread that calls [`Runtime::block_on`]: tasks, the reactor
+    /// and the timers. Tasks may be `!Send` ([`Runtime::spawn_local`]).
+    pub fn current_thread(mut self) -> Builder {
+        self.flavor = Flavor::CurrentThread;
+        self
+    }
+
+    /// Runs tasks on a pool of worker threads with work stealing (the default).
+    pub fn multi_thread(mut self) -> Builder {
+        self.flavor = Flavor::MultiThread;
+        self
+    }
+
+    /// The number of worker threads of a multi-threaded runtime (default: the available
+    /// cores; at least 1).
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.workers = Some(n.max(1));
+        self
+    }
+
+    /// The selector backend of the runtime's reactor.
+    pub fn selector(mut self, backend: Backend) -> Builder {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// The worker threads' name prefix.
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Builds the runtime: a reactor, a timer whose "earlier deadline" callback wakes the
+    /// reactor, and the executor with ply-net's parkers; installs the executor's
+    /// cooperative budget as the reactor's and the timer's hook.
+    ///
+    /// # Errors
+    ///
+    /// Out of fds or threads; an unknown `PLY_SELECTOR`.
+    pub fn build(self) -> io::Result<Runtime> {
+        let reactor = match self.backend {
+            Some(b) => Reactor::with_backend(b)?,
+            None => Reactor::new()?,
+        };
+        let waker = reactor.clone();
+        let timer = Timer::builder()
+            .unpark(std::sync::Arc::new(move || waker.wake()))
+            .build();
+        install_coop_hooks();
+        let core = Arc::new(Core { reactor, timer });
+        let handle_parts = (core.reactor.clone(), core.timer.handle());
+
+        let executor = match self.flavor {
+            Flavor::CurrentThread => {
+                ExecutorKind::Current(LocalExecutor::with_parker(Driver::new(core.clone())))
+            }
+            Flavor::MultiThread => {
+                let (reactor, timer) = handle_parts.clone();
+                let mut b = Executor::builder().thread_name(self.thread_name.clone());
+                if let Some(n) = self.workers {
+                    b = b.worker_threads(n);
+                }
+                let core_for = core.clone();
+                let ex = b
+                    .around_worker(move |run: &mut dyn FnMut()| {
+                        let _reactor = reactor.enter();
+                        let _timer = timer.enter();
+                        run();
+                    })
+                    .build_with_parker(move |_| WorkerParker::new(core_for.clone()))?;
+                ExecutorKind::Multi(ex)
+            }
+        };
+        let handle = Handle {
+            executor: match &executor {
+                ExecutorKind::Current(_) => None,
+                ExecutorKind::Multi(ex) => Some(ex.handle().clone()),
+            },
+            reactor: handle_parts.0,
+            timer: handle_parts.1,
+        };
+        Ok(Runtime {
+            executor,
+            _shutdown: ShutdownOnDrop(core.reactor.clone()),
+            core,
+            handle,
+        })
+    }
+}
+
+/// Hands the executor's budget to the layers that cannot depend on it.
+fn install_coop_hooks() {
+    // Err means another hook is installed already (a program composing its own runtime);
+    // that one stays.
+    let _ = ply_reactor::coop::set_hook(ply_executor::coop::poll_proceed);
+    ply_timer::coop::set_hook(ply_executor::coop::poll_proceed);
+}
+
+enum ExecutorKind {
+    Current(LocalExecutor<Driver>),
+    Multi(Executor),
+}
+
+/// The composed runtime: an executor whose idle threads wait in the reactor, with the
+/// timer's next deadline as the timeout, and fire due timers when they wake.
+///
+/// - **Current-thread** ([`Runtime::new_current_thread`]): one thread runs the tasks, the
+///   reactor and the timers, in the caller's [`block_on`](Self::block_on). The fastest
+///   for one core's worth of work, and it runs `!Send` tasks.
+/// - **Multi-threaded** ([`Runtime::new`]): worker threads with work stealing. One idle
+///   worker at a time waits in the selector; the others sleep on their own condition
+///   variables and are woken when work arrives.
+///
+/// While a runtime's code runs (in `block_on`, or on its workers), its reactor and timer
+/// are *current*, so [`TcpStream::connect`](crate::TcpStream::connect) and
+/// [`sleep`](crate::sleep) use them; a [`Handle`] passes them explicitly.
+///
+/// Dropping the runtime drops every task it owns, then shuts the reactor down: I/O objects
+/// that outlive it answer with an error instead of waiting forever.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// # fn main() -> std::io::Result<()> {
+/// let rt = ply_net::Runtime::new()?;
+/// let answer = rt.block_on(async {
+///     let task = ply_net::spawn(async {
+///         ply_net::sleep(Duration::from_millis(5)).await;
+///         6 * 7
+///     });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Runtime {
+    // Field order is drop order: the tasks first, then the reactor and timer.
+    executor: ExecutorKind,
+    core: Arc<Core>,
+    handle: Handle,
+    _shutdown: ShutdownOnDrop,
+}
+
+impl Runtime {
+    /// A multi-threaded runtime with default settings ([`Builder::new`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A current-thread runtime with default settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new_current_thread() -> io::Result<Runtime> {
+        Builder::new().current_thread().build()
+    }
+
+    /// A builder for custom settings.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs `future` to completion on this thread, with the runtime's reactor and timer
+    /// current. On a current-thread runtime the spawned tasks run here too, meanwhile.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _reactor = self.core.reactor.enter();
+        let _timer = self.handle.timer.enter();
+        match &self.executor {
+            ExecutorKind::Current(local) => local.block_on(future),
+            ExecutorKind::Multi(ex) => ex.block_on(future),
+        }
+    }
+
+    /// Spawns a task. On a current-thread runtime it runs during
+    /// [`block_on`](Self::block_on).
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.executor {
+            ExecutorKind::Current(local) => local.spawn_local(future),
+            ExecutorKind::Multi(ex) => ex.spawn(future),
+        }
+    }
+
+    /// Spawns a `!Send` task on a current-thread runtime.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` on a multi-threaded runtime (its tasks may move between threads).
+    pub fn spawn_local<F>(&self, future: F) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        match &self.executor {
+            ExecutorKind::Current(local) => Ok(local.spawn_local(future)),
+            ExecutorKind::Multi(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "spawn_local needs a current-thread runtime",
+            )),
+        }
+    }
+
+    /// Runs a blocking function on the runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        match &self.executor {
+            ExecutorKind::Current(local) => local.spawn_blocking(f),
+            ExecutorKind::Multi(ex) => ex.handle().spawn_blocking(f),
+        }
+    }
+
+    /// A handle to this runtime's reactor, timer and (multi-threaded) executor.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// What each layer has done so far.
+    pub fn stats(&self) -> RuntimeStats {
+        RuntimeStats {
+            reactor: self.core.reactor.stats(),
+            selector: self.core.reactor.selector_stats(),
+            timer: self.core.timer.metrics(),
+            executor: match &self.executor {
+                ExecutorKind::Current(local) => local.metrics(),
+                ExecutorKind::Multi(ex) => ex.handle().metrics(),
+            },
+        }
+    }
+}
+
+/// Shuts the reactor down when dropped: the last field of [`Runtime`], so it runs after
+/// the executor (and every task) is gone, and no task sees a shut-down reactor.
+struct ShutdownOnDrop(Reactor);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flavor = match self.executor {
+            ExecutorKind::Current(_) => "current_thread",
+            ExecutorKind::Multi(_) => "multi_thread",
+        };
+        f.debug_struct("Runtime")
+            .field("flavor", &flavor)
+            .field("backend", &self.core.reactor.backend())
+            .finish()
+    }
+}
+
+/// What each layer of a [`Runtime`] has done; see [`Runtime::stats`].
+#[derive(Clone, Copy, Debug)]
+pub struct RuntimeStats {
+    /// The reactor: polls, events, wakes, registrations.
+    pub reactor: ReactorStats,
+    /// The selector: kernel waits and events.
+    pub selector: ply_sys::SelectorStats,
+    /// The timer: inserted, fired, cancelled, reset, pending.
+    pub timer: ply_timer::Metrics,
+    /// The executor: tasks spawned, polled, completed, stolen; parks.
+    pub executor: ply_executor::Metrics,
+}
+
+/// A cheap, cloneable, `Send + Sync` handle to a [`Runtime`]'s parts, for code that wants
+/// them explicitly rather than from the thread's current runtime.
+#[derive(Clone, Debug)]
+pub struct Handle {
+    executor: Option<ply_executor::Handle>,
+    reactor: Reactor,
+    timer: TimerHandle,
+}
+
+impl Handle {
+    /// The runtime's reactor (register fds with it: [`ply_reactor::Async::new_in`]).
+    pub fn reactor(&self) -> &Reactor {
+        &self.reactor
+    }
+
+    /// The runtime's timer (sleeps on it: [`TimerHandle::sleep`]).
+    pub fn timer(&self) -> &TimerHandle {
+        &self.timer
+    }
+
+    /// Spawns a task from any thread onto a multi-threaded runtime.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` for a current-thread runtime: spawn there with
+    /// [`Runtime::spawn`] or, from its tasks, [`spawn`](crate::spawn).
+    pub fn spawn<F>(&self, future: F) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.executor {
+            Some(ex) => Ok(ex.spawn(future)),
+            None => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a current-thread runtime spawns only from its own thread",
+            )),
+        }
+    }
+
+    /// Makes this handle's reactor and timer current on this thread until the guard
+    /// drops, so `TcpStream::connect` and `sleep` use them.
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard {
+            _reactor: self.reactor.enter(),
+            _timer: self.timer.enter(),
+        }
+    }
+}
+
+/// Returned by [`Handle::enter`].
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard {
+    _reactor: ply_reactor::EnterGuard,
+    _timer: ply_timer::EnterGuard,
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+/// Runs `future` on a new multi-threaded runtime and returns its output: the one-line
+/// entry for `main`.
+///
+/// # Panics
+///
+/// If the runtime cannot be built (out of fds or threads at start-up), with the error in
+/// the message. Use [`Runtime::new`] to handle that error yourself.
+///
+/// # Examples
+///
+/// ```
+/// fn main() -> std::io::Result<()> {
+///     ply_net::run(async {
+///         let listener = ply_net::TcpListener::bind("127.0.0.1:0").await?;
+///         println!("listening on {}", listener.local_addr()?);
+///         Ok(())
+///     })
+/// }
+/// ```
+pub fn run<F: Future>(future: F) -> F::Output {
+    match Runtime::new() {
+        Ok(rt) => rt.block_on(future),
+        Err(e) => panic!("ply_net::run: cannot start the runtime: {e}"),
+    }
+}

@@ -1,0 +1,251 @@
+//! The halves of a [`TcpStream`]: borrowed ([`ReadHalf`], [`WriteHalf`]) for one task,
+//! owned ([`OwnedReadHalf`], [`OwnedWriteHalf`]) for two.
+//!
+//! A TCP socket is full duplex and the reactor keeps one waker per direction, so a reader
+//! and a writer never disturb each other: splitting needs no lock.
+
+use crate::tcp::stream::TcpStream;
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// The borrowed read half of a [`TcpStream`], from [`TcpStream::split`].
+#[derive(Debug)]
+pub struct ReadHalf<'a>(pub(crate) &'a TcpStream);
+
+/// The borrowed write half of a [`TcpStream`], from [`TcpStream::split`].
+#[derive(Debug)]
+pub struct WriteHalf<'a>(pub(crate) &'a TcpStream);
+
+/// The owned read half of a [`TcpStream`], from [`TcpStream::into_split`].
+pub struct OwnedReadHalf {
+    stream: Arc<TcpStream>,
+}
+
+/// The owned write half of a [`TcpStream`], from [`TcpStream::into_split`]. Dropping it
+/// shuts down the write direction, so the peer reads end of stream.
+pub struct OwnedWriteHalf {
+    stream: Arc<TcpStream>,
+    shutdown_on_drop: bool,
+}
+
+/// The two halves given to [`OwnedReadHalf::reunite`] came from different streams.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the halves come from different TcpStreams")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
+
+impl ReadHalf<'_> {
+    /// Reads into `buf`, waiting for data; `Ok(0)` is end of stream.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::read`].
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::read_exact`].
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        self.0.read_exact(buf).await
+    }
+}
+
+impl WriteHalf<'_> {
+    /// Writes some of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::write`].
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).await
+    }
+
+    /// Writes all of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::write_all`].
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf).await
+    }
+}
+
+impl OwnedReadHalf {
+    pub(crate) fn new(stream: Arc<TcpStream>) -> OwnedReadHalf {
+        OwnedReadHalf { stream }
+    }
+
+    /// Reads into `buf`, waiting for data; `Ok(0)` is end of stream.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::read`].
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.read(buf).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::read_exact`].
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        self.stream.read_exact(buf).await
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+
+    /// Puts the halves back together.
+    ///
+    /// # Errors
+    ///
+    /// [`ReuniteError`] (holding both halves) if they are not from the same stream.
+    pub fn reunite(self, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        if !Arc::ptr_eq(&self.stream, &write.stream) {
+            return Err(ReuniteError(self, write));
+        }
+        write.shutdown_on_drop = false;
+        drop(write);
+        Ok(Arc::try_unwrap(self.stream).expect("only the two halves held the stream"))
+    }
+}
+
+impl OwnedWriteHalf {
+    pub(crate) fn new(stream: Arc<TcpStream>) -> OwnedWriteHalf {
+        OwnedWriteHalf {
+            stream,
+            shutdown_on_drop: true,
+        }
+    }
+
+    /// Writes some of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::write`].
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf).await
+    }
+
+    /// Writes all of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TcpStream::write_all`].
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.stream.write_all(buf).await
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// If the socket has no address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.local_addr()
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // NotConnected if the peer already reset: nothing left to shut down.
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+    }
+}
+
+impl fmt::Debug for OwnedReadHalf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OwnedReadHalf").field(&*self.stream).finish()
+    }
+}
+
+impl fmt::Debug for OwnedWriteHalf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OwnedWriteHalf").field(&*self.stream).finish()
+    }
+}
+
+macro_rules! async_read {
+    ($t:ty, $s:ident => $stream:expr) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                let $s = self.get_mut();
+                $stream.poll_read_priv(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let $s = self.get_mut();
+                $stream.poll_read_vectored_priv(cx, bufs)
+            }
+        }
+    };
+}
+
+macro_rules! async_write {
+    ($t:ty, $s:ident => $stream:expr) => {
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                let $s = self.get_mut();
+                $stream.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let $s = self.get_mut();
+                $stream.poll_write_vectored_priv(cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                let $s = self.get_mut();
+                Poll::Ready($stream.shutdown(Shutdown::Write))
+            }
+        }
+    };
+}
+
+async_read!(ReadHalf<'_>, s => s.0);
+async_write!(WriteHalf<'_>, s => s.0);
+async_read!(OwnedReadHalf, s => s.stream);
+async_write!(OwnedWriteHalf, s => s.stream);

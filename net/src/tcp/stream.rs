@@ -1,0 +1,479 @@
+//! [`TcpStream`]: a connected TCP socket, async.
+
+use crate::addr::{each_addr, ToSocketAddrs};
+use crate::tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use ply_reactor::{Async, Reactor};
+use ply_sys::{Connect, Socket};
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// A TCP connection, registered with a reactor.
+///
+/// Reads and writes are async and take `&self` underneath (the socket is full duplex), so
+/// one task may read while another writes: [`split`](Self::split) borrows the two halves,
+/// [`into_split`](Self::into_split) hands out owned ones. It implements
+/// `futures_io::AsyncRead` and `AsyncWrite`, so the `futures` extension traits
+/// (`read_to_end`, `copy`, ...) work on it.
+///
+/// Reads and writes allocate nothing: each is a readiness check and one syscall, plus a
+/// wait in the reactor when the socket is not ready. Writes use `MSG_NOSIGNAL`: a peer
+/// that has gone is an error (`BrokenPipe` or `ConnectionReset`), never `SIGPIPE`.
+///
+/// # Examples
+///
+/// ```
+/// use ply_net::{TcpListener, TcpStream};
+///
+/// # fn main() -> std::io::Result<()> {
+/// ply_net::Runtime::new_current_thread()?.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let server = ply_net::spawn(async move {
+///         let (mut s, _) = listener.accept().await?;
+///         let mut buf = [0; 5];
+///         s.read_exact(&mut buf).await?;
+///         s.write_all(&buf).await?;
+///         std::io::Result::Ok(())
+///     });
+///     let mut c = TcpStream::connect(addr).await?;
+///     c.write_all(b"hello").await?;
+///     let mut buf = [0; 5];
+///     c.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     server.await.unwrap()
+/// })
+/// # }
+/// ```
+pub struct TcpStream {
+    pub(crate) io: Async<Socket>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each address it resolves to in turn (host names are
+    /// resolved on the blocking pool). The connect itself is nonblocking: the task waits
+    /// for the socket to become writable, then reads `SO_ERROR`.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionRefused`, `TimedOut` (the kernel's own SYN timeout), `NetworkUnreachable`,
+    /// a lookup error; with several addresses, the last address's error.
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        let reactor = Reactor::current()?;
+        each_addr(addr, |a| TcpStream::connect_addr(a, &reactor)).await
+    }
+
+    /// Like [`connect`](Self::connect), but gives up after `timeout` (measured by
+    /// ply-timer) with `TimedOut`.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut`, or those of [`connect`](Self::connect).
+    pub async fn connect_timeout<A: ToSocketAddrs>(
+        addr: A,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        match ply_timer::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(res) => res,
+            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+        }
+    }
+
+    /// Connects to one address with an explicit reactor.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub async fn connect_addr(addr: SocketAddr, reactor: &Reactor) -> io::Result<TcpStream> {
+        let socket = Socket::tcp_for(&addr)?;
+        let state = socket.connect(&addr)?;
+        let io = Async::new_in(socket, reactor)?;
+        if state == Connect::InProgress {
+            io.writable().await?;
+            if let Some(e) = io.get_ref().take_error()? {
+                return Err(e);
+            }
+        }
+        Ok(TcpStream { io })
+    }
+
+    /// Wraps a connected std stream (made nonblocking), registering it with the current
+    /// reactor.
+    ///
+    /// # Errors
+    ///
+    /// If registration fails.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Async::new(Socket::from(stream))?,
+        })
+    }
+
+    /// Deregisters and returns the std stream (left nonblocking).
+    ///
+    /// # Errors
+    ///
+    /// If deregistration fails.
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(self.io.into_inner()?.into())
+    }
+
+    pub(crate) fn from_socket(socket: Socket, reactor: &Reactor) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Async::new_in(socket, reactor)?,
+        })
+    }
+
+    fn socket(&self) -> &Socket {
+        self.io.get_ref()
+    }
+
+    /// Reads into `buf`, waiting until some data arrives; `Ok(0)` is end of stream.
+    ///
+    /// # Errors
+    ///
+    /// `ConnectionReset`, and the other errors of recv(2).
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the stream ends first, or a read error.
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.read(&mut buf[done..]).await? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => done += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Scatter read into several buffers in one syscall.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        poll_fn(|cx| self.io.poll_read_with(cx, |s| s.recv_vectored(bufs))).await
+    }
+
+    /// Reads without consuming: the bytes stay queued for the next read.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.io.poll_read_with(cx, |s| s.peek(buf))).await
+    }
+
+    /// Writes some of `buf`, waiting for buffer space; returns how much was taken.
+    ///
+    /// # Errors
+    ///
+    /// `BrokenPipe`, `ConnectionReset`, and the other errors of send(2).
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+    }
+
+    /// Writes all of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](Self::write); `WriteZero` if the socket takes nothing.
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Gather write from several buffers in one syscall.
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](Self::write).
+    pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        poll_fn(|cx| self.io.poll_write_with(cx, |s| s.send_vectored(bufs))).await
+    }
+
+    /// Reads what is there now without waiting: `WouldBlock` if nothing is known to be
+    /// readable (no syscall then). Pair with [`readable`](Self::readable).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or a read error.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_read_with(|s| s.recv(buf))
+    }
+
+    /// Writes what fits now without waiting: `WouldBlock` if the socket is not known to be
+    /// writable. Pair with [`writable`](Self::writable).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or a write error.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_write_with(|s| s.send(buf))
+    }
+
+    /// Waits until the stream is readable (data, end of stream, or an error).
+    ///
+    /// # Errors
+    ///
+    /// If the reactor has shut down.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await
+    }
+
+    /// Waits until the stream is writable.
+    ///
+    /// # Errors
+    ///
+    /// If the reactor has shut down.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await
+    }
+
+    /// Shuts down reading, writing or both. `Shutdown::Write` is the half-close: the peer
+    /// reads end of stream and may still write back.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected`.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.socket().shutdown(how)
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// If the socket has no address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket().local_addr()
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.socket().peer_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (send small writes at once, no Nagle delay).
+    ///
+    /// # Errors
+    ///
+    /// If the option cannot be set.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.socket().set_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is on.
+    ///
+    /// # Errors
+    ///
+    /// If the option cannot be read.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.socket().nodelay()
+    }
+
+    /// Sets `SO_KEEPALIVE`.
+    ///
+    /// # Errors
+    ///
+    /// If the option cannot be set.
+    pub fn set_keepalive(&self, on: bool) -> io::Result<()> {
+        self.socket().set_keepalive(on)
+    }
+
+    /// Whether `SO_KEEPALIVE` is on.
+    ///
+    /// # Errors
+    ///
+    /// If the option cannot be read.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.socket().keepalive()
+    }
+
+    /// Sets `SO_LINGER` (`Some(ZERO)`: close resets the connection).
+    ///
+    /// # Errors
+    ///
+    /// If the option cannot be set.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        self.socket().set_linger(linger)
+    }
+
+    /// The `SO_LINGER` setting.
+    ///
+    /// # Errors
+    ///
+    /// If the option cannot be read.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.socket().linger()
+    }
+
+    /// Sets the IP time-to-live (hop limit).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` above 255.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.socket().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// If the option cannot be read.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.socket().ttl()
+    }
+
+    /// Borrowed read and write halves, for reading and writing concurrently in one task
+    /// (e.g. `futures::join!`).
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf(self), WriteHalf(self))
+    }
+
+    /// Owned halves, for reading in one task and writing in another. Dropping the write
+    /// half shuts down the write direction (the peer reads end of stream).
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let shared = Arc::new(self);
+        (OwnedReadHalf::new(shared.clone()), OwnedWriteHalf::new(shared))
+    }
+
+    pub(crate) fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_read_with(cx, |s| s.recv(buf))
+    }
+
+    pub(crate) fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_with(cx, |s| s.recv_vectored(bufs))
+    }
+
+    pub(crate) fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_write_with(cx, |s| s.send(buf))
+    }
+
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_with(cx, |s| s.send_vectored(bufs))
+    }
+
+    /// Reads into a buffer that may be uninitialised (for hyper's read cursor).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_with(cx, |s| s.recv_uninit(buf))
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("TcpStream");
+        if let Ok(a) = self.local_addr() {
+            d.field("local", &a);
+        }
+        if let Ok(a) = self.peer_addr() {
+            d.field("peer", &a);
+        }
+        d.field("fd", &self.as_raw_fd()).finish()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_priv(cx, bufs)
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Nothing is buffered in userspace.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl futures_io::AsyncRead for &TcpStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for &TcpStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}

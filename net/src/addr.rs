@@ -135,7 +135,8 @@ pub(crate) async fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketA
             let job = ply_executor::spawn_blocking(move || {
                 std::net::ToSocketAddrs::to_socket_addrs(&name).map(Iterator::collect::<Vec<_>>)
             });
-            job.await.map_err(|e| io::Error::other(format!("name lookup failed: {e}")))??
+            job.await
+                .map_err(|e| io::Error::other(format!("name lookup failed: {e}")))??
         }
     };
     if addrs.is_empty() {
@@ -191,6 +192,8 @@ mod tests {
     fn names_go_to_the_resolver_and_garbage_is_an_error() {
         assert!(matches!("localhost:80".lookup(), Lookup::Name(n) if n == "localhost:80"));
         assert!(matches!(("localhost", 80).lookup(), Lookup::Name(n) if n == "localhost:80"));
-        assert!(matches!("no-port".lookup(), Lookup::Failed(e) if e.kind() == io::ErrorKind::InvalidInput));
+        assert!(
+            matches!("no-port".lookup(), Lookup::Failed(e) if e.kind() == io::ErrorKind::InvalidInput)
+        );
     }
 }

@@ -137,14 +137,14 @@ impl WorkerState {
     }
 
     /// Consumes a pending unpark, if any.
-    fn take_notified(&self) -> bool {
+    pub(crate) fn take_notified(&self) -> bool {
         self.state
             .compare_exchange(NOTIFIED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
     /// Announces a sleep of kind `how`; `false` if an unpark came first (consumed).
-    fn begin(&self, how: u8) -> bool {
+    pub(crate) fn begin(&self, how: u8) -> bool {
         match self
             .state
             .compare_exchange(RUNNING, how, Ordering::AcqRel, Ordering::Acquire)
@@ -160,7 +160,7 @@ impl WorkerState {
     }
 
     /// Ends a sleep.
-    fn end(&self) {
+    pub(crate) fn end(&self) {
         self.state.swap(RUNNING, Ordering::AcqRel);
     }
 
@@ -253,13 +253,10 @@ impl WorkerParker {
 
 impl WorkerState {
     /// Leaves IN_REACTOR without having slept, keeping a NOTIFIED that came meanwhile.
-    fn end_reactor_attempt(&self) {
-        let _ = self.state.compare_exchange(
-            IN_REACTOR,
-            RUNNING,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+    pub(crate) fn end_reactor_attempt(&self) {
+        let _ =
+            self.state
+                .compare_exchange(IN_REACTOR, RUNNING, Ordering::AcqRel, Ordering::Acquire);
     }
 }
 

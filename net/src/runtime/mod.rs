@@ -2,8 +2,8 @@
 
 pub(crate) mod driver;
 
-use driver::{Core, Driver, WorkerParker};
 use crate::loom::sync::Arc;
+use driver::{Core, Driver, WorkerParker};
 use ply_executor::{Executor, JoinHandle, LocalExecutor};
 use ply_reactor::{Reactor, ReactorStats};
 use ply_sys::Backend;

@@ -184,7 +184,9 @@ impl fmt::Debug for OwnedReadHalf {
 
 impl fmt::Debug for OwnedWriteHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OwnedWriteHalf").field(&*self.stream).finish()
+        f.debug_tuple("OwnedWriteHalf")
+            .field(&*self.stream)
+            .finish()
     }
 }
 

@@ -32,15 +32,29 @@ thread_local! {
 /// Makes an executor current until dropped; restores the previous one.
 pub(crate) struct EnterGuard {
     prev: Option<Current>,
+    /// `false` if the thread-local was already destroyed (an executor dropped during
+    /// thread exit): then nothing was entered and nothing is restored.
+    entered: bool,
 }
 
 pub(crate) fn enter(current: Current) -> EnterGuard {
-    let prev = CURRENT.with(|c| c.borrow_mut().replace(current));
-    EnterGuard { prev }
+    match CURRENT.try_with(|c| c.borrow_mut().replace(current)) {
+        Ok(prev) => EnterGuard {
+            prev,
+            entered: true,
+        },
+        Err(_) => EnterGuard {
+            prev: None,
+            entered: false,
+        },
+    }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        if !self.entered {
+            return;
+        }
         let prev = self.prev.take();
         // Dropping the replaced value outside the borrow: it may be the last reference to a
         // local executor's core, whose drop may run arbitrary destructors.

@@ -18,7 +18,9 @@
 //!   times, at any moment (even after the parker is gone) is allowed.
 //! - A parker may run arbitrary code while parked, such as waking tasks (that is the point
 //!   of a reactor parker): executors hold no lock and no borrow of their queues across
-//!   `park`.
+//!   `park`. A parker that wakes tasks must then return from `park`: a task woken on the
+//!   parking thread itself is queued locally *without* an unpark, so the executor only
+//!   sees it once `park` returns.
 //!
 //! # Implementation
 //!

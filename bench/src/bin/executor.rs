@@ -44,7 +44,8 @@
 //!     target/release/executor --only ply-local --workload spawn_many --scale 1
 //! ```
 //!
-//! `bench/executor-callgrind.sh` (next to this crate) runs every combination.
+//! `cargo run --release --bin executor_callgrind` runs every combination and prints the
+//! table.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;

@@ -76,6 +76,22 @@ pub use tcp::{
 pub use ply_executor::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle};
 pub use ply_timer::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};
 
+/// The Rust code blocks of the repository's README and of `docs/*.md` run as this crate's
+/// doctests (ply-net can name every layer), so the documentation cannot rot.
+#[cfg(doctest)]
+pub mod docs {
+    #[doc = include_str!("../../README.md")]
+    pub struct Readme;
+    #[doc = include_str!("../../docs/README.md")]
+    pub struct DocsReadme;
+    #[doc = include_str!("../../docs/architecture.md")]
+    pub struct Architecture;
+    #[doc = include_str!("../../docs/sys.md")]
+    pub struct Sys;
+    #[doc = include_str!("../../docs/net.md")]
+    pub struct Net;
+}
+
 /// Compile-time checks that the types meant to cross threads can.
 #[cfg(not(loom))]
 const _: () = {

@@ -90,6 +90,8 @@ pub mod docs {
     pub struct Sys;
     #[doc = include_str!("../../docs/net.md")]
     pub struct Net;
+    #[doc = include_str!("../README.md")]
+    pub struct NetReadme;
 }
 
 /// Compile-time checks that the types meant to cross threads can.

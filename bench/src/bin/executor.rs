@@ -31,11 +31,11 @@
 //! ```
 //!
 //! Flags: `--rounds R` (default 21), `--scale K` (multiplies every workload's size; default
-//! 1).
+//! 1), `--workload <name>` (only that workload), `--no-memory` (skip the memory table).
 //!
 //! For instruction counts, `--only <contender> --workload <name>` runs one workload once
 //! on one contender, untimed (`contender` is `ply-local`, `tokio-ct`, `ae-local`,
-//! `ply-mt`, `tokio-mt` or `ae-mt`). Counting with callgrind at `--scale 1` and
+//! `ply-mt`, `tokio-mt` or `ae-mt`; `--repeat N` runs it N times, for profilers). Counting with callgrind at `--scale 1` and
 //! `--scale 2` and dividing the difference by the workload's operation count gives
 //! instructions per operation without the fixed start-up cost:
 //!
@@ -467,28 +467,41 @@ fn main() {
 
     if let Some(who) = only() {
         let name: String = arg_or("--workload", "spawn_many".to_string());
-        rts.run(&who, make(&who, &name, sizes));
+        for _ in 0..arg_or("--repeat", 1usize) {
+            rts.run(&who, make(&who, &name, sizes));
+        }
+        match who.as_str() {
+            "ply-mt" => eprintln!("ply metrics: {:?}", rts.ply_mt.handle().metrics()),
+            "ply-local" => eprintln!("ply metrics: {:?}", PLY_LOCAL.with(|ex| ex.metrics())),
+            _ => {}
+        }
         return;
     }
 
-    println!("\n### Memory of an idle task (heap bytes per task, 100,000 tasks)\n");
-    let fut_size = std::mem::size_of_val(&idle_task());
-    println!("The idle future itself is {fut_size} bytes.\n");
-    println!("| contender | heap bytes per idle task | beyond the future |");
-    println!("|---|---:|---:|");
-    for (label, who) in [
-        ("ply", "ply-mt"),
-        ("tokio", "tokio-mt"),
-        ("async-executor", "ae-mt"),
-    ] {
-        let b = idle_task_bytes(&rts, who, 100_000);
-        println!("| {label} | {b:.1} | {:.1} |", b - fut_size as f64);
+    if !std::env::args().any(|a| a == "--no-memory") {
+        println!("\n### Memory of an idle task (heap bytes per task, 100,000 tasks)\n");
+        let fut_size = std::mem::size_of_val(&idle_task());
+        println!("The idle future itself is {fut_size} bytes.\n");
+        println!("| contender | heap bytes per idle task | beyond the future |");
+        println!("|---|---:|---:|");
+        for (label, who) in [
+            ("ply", "ply-mt"),
+            ("tokio", "tokio-mt"),
+            ("async-executor", "ae-mt"),
+        ] {
+            let b = idle_task_bytes(&rts, who, 100_000);
+            println!("| {label} | {b:.1} | {:.1} |", b - fut_size as f64);
+        }
     }
 
+    let filter: String = arg_or("--workload", String::new());
     let mut summary = Vec::new();
     for (group, contenders) in GROUPS {
         println!("\n## {group}");
         for name in WORKLOADS {
+            if !filter.is_empty() && filter != name {
+                continue;
+            }
             let mut cs: Vec<Contender<'_>> = contenders
                 .iter()
                 .map(|&(label, who)| {

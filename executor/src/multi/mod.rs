@@ -61,8 +61,12 @@ impl Shared {
         }
     }
 
+    fn has_stealable_work(&self) -> bool {
+        !self.inject.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty())
+    }
+
     fn notify_if_work_pending(&self) {
-        if self.remotes.iter().any(|r| !r.steal.is_empty()) || !self.inject.is_empty() {
+        if self.has_stealable_work() {
             self.notify_parked();
         }
     }

@@ -39,6 +39,10 @@ use crate::task::{Run, Task};
 pub(crate) const GLOBAL_INTERVAL: u32 = 61;
 /// Consecutive polls from the LIFO slot before the queue gets a turn.
 pub(crate) const MAX_LIFO_STREAK: u8 = 3;
+/// Looks at the queues before a worker parks.
+const SPIN_ROUNDS: u32 = 8;
+/// CPU pause instructions between two looks.
+const SPIN_PAUSES: u32 = 64;
 
 /// Per-worker state reachable from the thread-local context while the worker runs.
 pub(crate) struct WorkerContext {
@@ -241,6 +245,16 @@ pub(crate) fn try_schedule_local(shared: &Arc<Shared>, task: Task, lifo: bool) -
 
 fn park<P: Park>(cx: &WorkerContext, parker: &mut P) {
     let shared = cx.shared();
+    // Parking and being unparked cost two futex calls and a context switch; work often
+    // arrives within microseconds (a producer mid-burst). Look again a few times first.
+    for _ in 0..SPIN_ROUNDS {
+        for _ in 0..SPIN_PAUSES {
+            std::hint::spin_loop();
+        }
+        if shared.has_stealable_work() {
+            return;
+        }
+    }
     {
         let mut core = cx.core.borrow_mut();
         if core.lifo.is_some() || !core.queue.is_empty() {

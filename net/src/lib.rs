@@ -92,6 +92,8 @@ pub mod docs {
     pub struct Net;
     #[doc = include_str!("../README.md")]
     pub struct NetReadme;
+    #[doc = include_str!("../../docs/custom-runtime.md")]
+    pub struct CustomRuntime;
 }
 
 /// Compile-time checks that the types meant to cross threads can.

@@ -24,14 +24,14 @@
 //! select(2) only takes fds below `FD_SETSIZE` (1024): it runs up to N = 1,000 (fds
 //! allocated lowest first so they fit) and is skipped at N = 10,000.
 //!
-//! Backends are interleaved round by round with `ply_bench::compare`; the table shows
-//! medians per run and per iteration, and the median per-round ratio against epoll. The
-//! results also go to `docs/figures/selector.csv` and `docs/figures/selector.svg`.
+//! Backends are interleaved round by round (see [`compare`]); the table shows medians per
+//! run and per iteration, and the median per-round ratio against epoll. The results also
+//! go to `docs/figures/selector.csv` and `docs/figures/selector.svg`.
 //!
 //! Run it with (about 15 seconds on 2 cores):
 //!
 //! ```text
-//! cd bench && cargo run --release --bin selector
+//! cargo run --release -p ply-examples --bin experiment_selector
 //! ```
 //!
 //! Flags: `--rounds R` (default 31), `--max-n N` (default 10000, drops larger sizes),
@@ -45,15 +45,15 @@
 //! builds one configuration and runs K iterations once, untimed, so that
 //!
 //! ```text
+//! cargo build --release -p ply-examples --bin experiment_selector
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-//!     target/release/selector --only poll --n 1000 --iters 2000
+//!     target/release/experiment_selector --only poll --n 1000 --iters 2000
 //! ```
 //!
 //! counts K iterations plus setup; the same with fewer iterations, subtracted and divided,
 //! gives instructions per iteration. callgrind sees userspace only: the kernel's share of
 //! a wait shows in the wall-clock table, not in these counts.
 
-use ply_bench::{arg_or, compare, only, print_table, Contender, Row};
 use ply_sys::{Backend, Events, Interest, Selector, Token};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -487,6 +487,103 @@ fn raise_fd_limit() -> io::Result<usize> {
         }
     }
     Ok(usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX))
+}
+
+/// One contender in a comparison: a name and a closure that runs the workload once and
+/// returns how long it took.
+struct Contender<'a> {
+    name: &'static str,
+    run: Box<dyn FnMut() -> Duration + 'a>,
+}
+
+impl<'a> Contender<'a> {
+    /// A contender whose whole closure is the measured part.
+    fn timed(name: &'static str, mut f: impl FnMut() + 'a) -> Self {
+        Contender {
+            name,
+            run: Box::new(move || {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            }),
+        }
+    }
+}
+
+/// The result of [`compare`] for one contender.
+struct Row {
+    name: &'static str,
+    /// Median time of one run.
+    median: Duration,
+    /// Median over rounds of (this contender's time / the first contender's time).
+    ratio_to_first: f64,
+}
+
+/// Runs every contender `rounds` times after one untimed warm-up round, interleaved, the
+/// order rotating each round so that no contender always runs first. On a shared machine
+/// wall-clock time drifts by 20% within minutes; the per-round ratio cancels most of it.
+fn compare(rounds: usize, contenders: &mut [Contender<'_>]) -> Vec<Row> {
+    let n = contenders.len();
+    for c in contenders.iter_mut() {
+        (c.run)();
+    }
+    let mut times = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (round + k) % n;
+            times[i].push((contenders[i].run)());
+        }
+    }
+    (0..n)
+        .map(|i| {
+            let mut ratios: Vec<f64> = (0..rounds)
+                .map(|r| times[i][r].as_secs_f64() / times[0][r].as_secs_f64())
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            let mut own = times[i].clone();
+            own.sort();
+            Row {
+                name: contenders[i].name,
+                median: own[own.len() / 2],
+                ratio_to_first: ratios[ratios.len() / 2],
+            }
+        })
+        .collect()
+}
+
+/// Prints a markdown table of `rows`, with `per` operations per run.
+fn print_table(workload: &str, per: u64, rows: &[Row]) {
+    println!("\n### {workload}\n");
+    println!(
+        "| contender | median per run | per op | ratio vs {} |",
+        rows[0].name
+    );
+    println!("|---|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {:.3} ms | {:.1} ns | {:.2} |",
+            r.name,
+            r.median.as_secs_f64() * 1e3,
+            r.median.as_secs_f64() * 1e9 / per as f64,
+            r.ratio_to_first
+        );
+    }
+}
+
+/// The value after `flag` on the command line, or `default`.
+fn arg_or<T: std::str::FromStr>(flag: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The value after `--only`, if given: run one contender once, for callgrind.
+fn only() -> Option<String> {
+    let v: String = arg_or("--only", String::new());
+    (!v.is_empty()).then_some(v)
 }
 
 /// CPU model, core count and kernel, for the record.

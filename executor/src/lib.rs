@@ -53,6 +53,8 @@
 //! The design (task state machine, run queues and stealing, parking, custom parkers) is
 //! described in `docs/executor.md` in the repository.
 
+#[cfg(test)]
+mod assertions;
 mod block_on;
 mod blocking;
 mod context;
@@ -71,19 +73,3 @@ pub use local::LocalExecutor;
 pub use metrics::Metrics;
 pub use multi::{Builder, Executor, Handle};
 pub use task::{JoinError, JoinHandle};
-
-/// Compile-time checks that the public types are `Send`/`Sync` where they should be.
-#[allow(dead_code, reason = "only type-checked, never called")]
-fn assert_send_sync() {
-    fn send_sync<T: Send + Sync>() {}
-    fn send<T: Send>() {}
-    send_sync::<Executor>();
-    send_sync::<Handle>();
-    send_sync::<JoinHandle<u32>>();
-    send_sync::<JoinError>();
-    send_sync::<Metrics>();
-    send_sync::<SpawnError>();
-    send_sync::<park::ThreadUnparker>();
-    send::<park::ThreadParker>();
-    send::<Builder>();
-}

@@ -40,6 +40,13 @@ const MAX_BATCH: u32 = 128;
 /// Dropping the executor drops every task it still owns, on the dropping thread; their
 /// `JoinHandle`s resolve to cancelled errors.
 ///
+/// The executor owns `!Send` futures, so it is itself neither `Send` nor `Sync`:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(ply_executor::LocalExecutor::new());
+/// ```
+///
 /// # Examples
 ///
 /// ```

@@ -78,6 +78,18 @@ impl List {
         self.len -= 1;
     }
 
+    /// Returns `true` if `task` is linked in this list.
+    ///
+    /// # Safety
+    ///
+    /// `task` is live and either in this list or in none.
+    unsafe fn contains(&self, task: RawTask) -> bool {
+        let ptr = task.as_ptr();
+        // SAFETY: a task in no list has default (empty) links, which only its owner
+        // writes; in this list, they are guarded by the list.
+        self.head == Some(ptr) || unsafe { (*links(ptr)).prev.is_some() }
+    }
+
     /// Unlinks the first task; the caller then owns the list's reference.
     pub(crate) fn pop(&mut self) -> Option<RawTask> {
         let head = self.head?;
@@ -135,16 +147,29 @@ impl OwnedTasks {
         true
     }
 
-    /// Removes a completed task and releases the list's reference.
+    /// Removes a completed task and releases the list's reference. Does nothing if
+    /// shutdown already took the task out (which happens only when an executor is dropped
+    /// from one of its own tasks, while that task completes).
     ///
     /// # Safety
     ///
-    /// `task` was inserted here and not yet removed.
+    /// `task` was inserted here, and not yet removed by this function.
     pub(crate) unsafe fn remove(&self, task: RawTask) {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.shard(task).lock().list.remove(task) };
-        // SAFETY: the list's reference is now ours.
-        unsafe { task.release() };
+        let removed = {
+            let mut shard = self.shard(task).lock();
+            // SAFETY: the task was inserted here; shutdown's `pop` may have unlinked it.
+            if unsafe { shard.list.contains(task) } {
+                // SAFETY: it is linked in this list.
+                unsafe { shard.list.remove(task) };
+                true
+            } else {
+                false
+            }
+        };
+        if removed {
+            // SAFETY: the list's reference is now ours.
+            unsafe { task.release() };
+        }
     }
 
     /// Refuses new tasks, then drops the future of every live task that is not being

@@ -106,6 +106,9 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
     unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
 }
 
+/// # Safety
+///
+/// `ptr` is a live `Cell<F, S>`; the caller transfers a queued reference.
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: called through this type's vtable on a live task.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -113,12 +116,18 @@ unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     cell.scheduler.schedule(unsafe { Task::from_raw(ptr) });
 }
 
+/// # Safety
+///
+/// `ptr` is a `Cell<F, S>` whose reference count just reached zero.
 unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the reference count reached zero, so nobody else can reach the cell; it
     // was created by `Box` in `allocate` with this very type.
     drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
 }
 
+/// # Safety
+///
+/// `ptr` is a live `Cell<F, S>` and the caller owns its stage (see state.rs).
 unsafe fn drop_output<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: called through this type's vtable on a live task.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -126,6 +135,10 @@ unsafe fn drop_output<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     cell.stage.with_mut(|s| unsafe { *s = Stage::Consumed });
 }
 
+/// # Safety
+///
+/// `ptr` is a live `Cell<F, S>`, the caller is its `JoinHandle`, and `dst` points to a
+/// `Poll<Result<F::Output, JoinError>>`.
 unsafe fn try_read_output<F: Future, S: Schedule>(
     ptr: NonNull<Header>,
     dst: *mut (),
@@ -206,6 +219,10 @@ pub(crate) unsafe fn drop_join_handle(ptr: NonNull<Header>) {
     }
 }
 
+/// # Safety
+///
+/// `ptr` is a live `Cell<F, S>`; the caller transfers its queued reference, and (for a
+/// `!Send` future) runs on the thread that owns the task.
 unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
     // SAFETY: called through this type's vtable; the queued reference keeps it alive.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -281,6 +298,10 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
     Run::Complete
 }
 
+/// # Safety
+///
+/// `ptr` is a live `Cell<F, S>` the caller holds a reference to, on the owner's thread
+/// for a `!Send` future.
 unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: called through this type's vtable; the caller holds a reference.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -342,6 +363,9 @@ pub(crate) unsafe fn release(ptr: NonNull<Header>) {
 static WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(clone_waker, wake_by_val, wake_by_ref, drop_waker);
 
+/// # Safety
+///
+/// `data` is the header of a live task (the `RawWaker` contract).
 unsafe fn clone_waker(data: *const ()) -> RawWaker {
     // SAFETY: `data` is the header of a task kept alive by the waker being cloned.
     let header = unsafe { &*(data as *const Header) };
@@ -349,6 +373,9 @@ unsafe fn clone_waker(data: *const ()) -> RawWaker {
     RawWaker::new(data, &WAKER_VTABLE)
 }
 
+/// # Safety
+///
+/// `data` is the header of a live task; the waker's reference is consumed.
 unsafe fn wake_by_val(data: *const ()) {
     // SAFETY: `data` is a live task header; this waker owns one reference.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
@@ -363,6 +390,9 @@ unsafe fn wake_by_val(data: *const ()) {
     }
 }
 
+/// # Safety
+///
+/// `data` is the header of a live task.
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: `data` is a live task header kept alive by this waker.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
@@ -375,7 +405,26 @@ unsafe fn wake_by_ref(data: *const ()) {
     }
 }
 
+/// # Safety
+///
+/// `data` is the header of a live task; the waker's reference is released.
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: `data` is a live task header; this waker owns one reference.
     unsafe { release(NonNull::new_unchecked(data as *mut Header)) };
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_layout_is_small() {
+        // The memory an idle task costs beyond its future (see docs/executor.md).
+        type Small = std::future::Pending<()>;
+        let header = std::mem::size_of::<Header>();
+        let cell = std::mem::size_of::<Cell<Small, std::sync::Arc<()>>>();
+        assert_eq!(header, 48);
+        assert!(cell <= 72, "cell of a zero-sized future is {cell} bytes");
+        assert_eq!(std::mem::size_of::<Result<(), JoinError>>(), 16);
+    }
 }

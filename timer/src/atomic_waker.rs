@@ -91,6 +91,26 @@ impl AtomicWaker {
         }
     }
 
+    /// Stores `waker` without the protocol: for the owner of an entry that no other
+    /// thread can reach yet (phase `IDLE`, in no wheel). Publishing the entry (under the
+    /// wheel lock) publishes the waker with it. Saves two atomic read-modify-writes on
+    /// every first poll.
+    ///
+    /// # Safety
+    ///
+    /// No other thread may access this slot until the caller publishes it through a
+    /// synchronising operation (the wheel lock).
+    pub(crate) unsafe fn register_unshared(&self, waker: &Waker) {
+        debug_assert_eq!(self.state.load(Acquire), WAITING);
+        // SAFETY: the caller guarantees exclusive access.
+        self.waker.with_mut(|slot| unsafe {
+            match &*slot {
+                Some(old) if old.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+        });
+    }
+
     /// Takes the stored waker, if any, for the caller to wake (outside any lock). If the
     /// owner is registering at this moment, returns `None` and leaves `WAKING` set, so the
     /// owner wakes its new waker itself.

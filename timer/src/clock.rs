@@ -64,12 +64,12 @@ impl Clock {
 
     /// The tick a timer due at `deadline` fires on (rounded up: never early).
     pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
-        slot::deadline_tick(deadline.saturating_duration_since(self.start).as_nanos())
+        slot::deadline_tick(deadline.saturating_duration_since(self.start))
     }
 
     /// The tick that contains `now` (rounded down).
     pub(crate) fn now_tick(&self, now: Instant) -> u64 {
-        slot::now_tick(now.saturating_duration_since(self.start).as_nanos())
+        slot::now_tick(now.saturating_duration_since(self.start))
     }
 
     /// The instant at which tick `tick` begins, if representable.

@@ -187,7 +187,7 @@ impl TimerHandle {
 
     /// The timer's counters.
     pub fn metrics(&self) -> Metrics {
-        self.inner.counters.snapshot()
+        self.inner.metrics()
     }
 }
 

@@ -44,50 +44,55 @@ pub struct Metrics {
 }
 
 /// The live counters behind [`Metrics`].
+///
+/// `inserted`, `cancelled` and `fired` change only under the wheel lock, so they are
+/// bumped with a relaxed load and store (one writer at a time, no read-modify-write
+/// instruction on the hot path) and read consistently under that lock. `reset` is bumped
+/// by lock-free resets from any thread, with `fetch_add`.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) pending: AtomicU64,
-    pub(crate) inserted: AtomicU64,
-    pub(crate) cancelled: AtomicU64,
-    pub(crate) fired: AtomicU64,
-    pub(crate) reset: AtomicU64,
+    inserted: AtomicU64,
+    cancelled: AtomicU64,
+    fired: AtomicU64,
+    reset: AtomicU64,
+}
+
+/// Adds `n` to a counter that only the wheel lock's holder writes.
+fn bump(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Relaxed) + n, Relaxed);
 }
 
 impl Counters {
-    /// Reads every counter.
+    /// Reads every counter. Call it holding the wheel lock for a consistent snapshot.
     pub(crate) fn snapshot(&self) -> Metrics {
+        let inserted = self.inserted.load(Relaxed);
+        let cancelled = self.cancelled.load(Relaxed);
+        let fired = self.fired.load(Relaxed);
         Metrics {
-            pending: self.pending.load(Relaxed),
-            inserted: self.inserted.load(Relaxed),
-            cancelled: self.cancelled.load(Relaxed),
-            fired: self.fired.load(Relaxed),
+            pending: inserted.saturating_sub(cancelled + fired),
+            inserted,
+            cancelled,
+            fired,
             reset: self.reset.load(Relaxed),
         }
     }
 
-    /// Counts `n` timers filed.
+    /// Counts `n` timers filed. Caller holds the wheel lock.
     pub(crate) fn add_inserted(&self, n: u64) {
-        self.inserted.fetch_add(n, Relaxed);
-        self.pending.fetch_add(n, Relaxed);
+        bump(&self.inserted, n);
     }
 
-    /// Counts `n` timers fired.
+    /// Counts `n` timers fired. Caller holds the wheel lock.
     pub(crate) fn add_fired(&self, n: u64) {
-        if n > 0 {
-            self.fired.fetch_add(n, Relaxed);
-            self.pending.fetch_sub(n, Relaxed);
-        }
+        bump(&self.fired, n);
     }
 
-    /// Counts `n` timers cancelled.
+    /// Counts `n` timers cancelled. Caller holds the wheel lock.
     pub(crate) fn add_cancelled(&self, n: u64) {
-        if n > 0 {
-            self.cancelled.fetch_add(n, Relaxed);
-            self.pending.fetch_sub(n, Relaxed);
-        }
+        bump(&self.cancelled, n);
     }
 
-    /// Counts one reset.
+    /// Counts one reset (any thread, no lock).
     pub(crate) fn add_reset(&self) {
         self.reset.fetch_add(1, Relaxed);
     }

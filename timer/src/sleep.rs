@@ -256,10 +256,11 @@ impl Sleep {
                 continue;
             }
             // `IDLE`: the first poll (or the first after a reset of a completed sleep).
-            if *this.deadline <= this.handle.now() {
-                return Poll::Ready(());
-            }
-            entry.waker.register(cx.waker());
+            // No clock read here: a deadline the wheel has already passed is reported as
+            // `Due` under the lock, and any other goes into the wheel.
+            // SAFETY: an `IDLE` entry is in no wheel: no other thread can reach its waker
+            // slot until `register` publishes the entry under the wheel lock.
+            unsafe { entry.waker.register_unshared(cx.waker()) };
             let inner = this.handle.inner();
             let tick = inner.clock.deadline_tick(*this.deadline);
             match inner.register(entry, tick) {

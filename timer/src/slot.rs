@@ -18,6 +18,8 @@
 //! which point they are refiled, so any deadline up to [`MAX_TICK`] is accepted without
 //! overflow.
 
+use std::time::Duration;
+
 /// Number of levels in the wheel.
 pub(crate) const LEVELS: usize = 6;
 /// log2 of the number of slots per level.
@@ -87,21 +89,30 @@ pub(crate) fn next_occupied(occupied: u64, elapsed: u64, level: usize) -> Option
     Some((slot, tick))
 }
 
-/// The deadline tick of `deadline_nanos` (nanoseconds since the timer's start): rounded
-/// *up*, so that a timer never fires before its deadline, and clamped to [`MAX_TICK`].
-pub(crate) fn deadline_tick(deadline_nanos: u128) -> u64 {
-    let ticks = deadline_nanos.div_ceil(NANOS_PER_TICK);
-    ticks.min(MAX_TICK as u128) as u64
+/// The deadline tick of a deadline `since_start` after the timer's start: rounded *up*,
+/// so that a timer never fires before its deadline, and clamped to [`MAX_TICK`].
+///
+/// Integer milliseconds from seconds and nanoseconds: no 128-bit division on the hot path.
+pub(crate) fn deadline_tick(since_start: Duration) -> u64 {
+    let ms = since_start
+        .as_secs()
+        .saturating_mul(1_000)
+        .saturating_add(u64::from(since_start.subsec_nanos()).div_ceil(NANOS_PER_TICK));
+    ms.min(MAX_TICK)
 }
 
-/// The tick containing `now_nanos` (nanoseconds since the timer's start): rounded *down*,
+/// The tick containing the instant `since_start` after the timer's start: rounded *down*,
 /// so the wheel never believes more time has passed than has.
-pub(crate) fn now_tick(now_nanos: u128) -> u64 {
-    (now_nanos / NANOS_PER_TICK).min(MAX_TICK as u128) as u64
+pub(crate) fn now_tick(since_start: Duration) -> u64 {
+    let ms = since_start
+        .as_secs()
+        .saturating_mul(1_000)
+        .saturating_add(u64::from(since_start.subsec_nanos()) / NANOS_PER_TICK);
+    ms.min(MAX_TICK)
 }
 
 /// Nanoseconds per tick: the wheel's resolution is one millisecond.
-pub(crate) const NANOS_PER_TICK: u128 = 1_000_000;
+const NANOS_PER_TICK: u64 = 1_000_000;
 
 #[cfg(all(test, not(loom)))]
 mod tests {
@@ -212,18 +223,21 @@ mod tests {
 
     #[test]
     fn ticks_round_toward_never_early() {
-        let cases: &[(u128, u64, u64)] = &[
-            // (nanos, deadline_tick (ceil), now_tick (floor))
-            (0, 0, 0),
-            (1, 1, 0),
-            (999_999, 1, 0),
-            (1_000_000, 1, 1),
-            (1_000_001, 2, 1),
-            (u128::MAX, MAX_TICK, MAX_TICK),
+        let cases: &[(Duration, u64, u64)] = &[
+            // (since start, deadline_tick (ceil), now_tick (floor))
+            (Duration::ZERO, 0, 0),
+            (Duration::from_nanos(1), 1, 0),
+            (Duration::from_nanos(999_999), 1, 0),
+            (Duration::from_millis(1), 1, 1),
+            (Duration::from_nanos(1_000_001), 2, 1),
+            (Duration::new(3, 999_999_999), 4_000, 3_999),
+            (Duration::new(3, 0), 3_000, 3_000),
+            (Duration::MAX, MAX_TICK, MAX_TICK),
+            (Duration::from_secs(u64::MAX / 1_000), MAX_TICK, MAX_TICK),
         ];
-        for &(nanos, deadline, now) in cases {
-            assert_eq!(deadline_tick(nanos), deadline, "deadline_tick({nanos})");
-            assert_eq!(now_tick(nanos), now, "now_tick({nanos})");
+        for &(since, deadline, now) in cases {
+            assert_eq!(deadline_tick(since), deadline, "deadline_tick({since:?})");
+            assert_eq!(now_tick(since), now, "now_tick({since:?})");
             // A deadline is due only once now has reached it.
             assert!(now <= deadline);
         }

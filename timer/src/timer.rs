@@ -385,12 +385,18 @@ impl Inner {
         self.lock().len()
     }
 
+    /// A consistent snapshot of the counters.
+    pub(crate) fn metrics(&self) -> Metrics {
+        let _wheel = self.lock();
+        self.counters.snapshot()
+    }
+
     /// Whether the timer has shut down.
     pub(crate) fn is_shutdown(&self) -> bool {
         self.lock().is_shutdown
     }
 
-    /// Files `entry` (in phase `IDLE`, waker already registered) under `tick`.
+    /// Files `entry` (in phase `IDLE`, waker already stored) under `tick`.
     pub(crate) fn register(&self, entry: Pin<&Entry>, tick: u64) -> Register {
         let ptr = NonNull::from(entry.get_ref());
         let mut wheel = self.lock();
@@ -521,6 +527,8 @@ impl Inner {
         let now_tick = self.clock.now_tick(now);
         let mut batch = WakeBatch::new();
         let mut fired = 0;
+        // Fired but not yet added to the counters (they are flushed before each unlock).
+        let mut unreported = 0;
         let mut wheel = self.lock();
         loop {
             // First fire what is already pending (one slot's worth, in deadline order).
@@ -538,7 +546,9 @@ impl Inner {
                         // Our last access to the entry.
                         entry.state.transition_to_fired();
                         fired += 1;
+                        unreported += 1;
                         if batch.is_full() {
+                            self.counters.add_fired(std::mem::take(&mut unreported));
                             drop(wheel);
                             batch.wake_all();
                             wheel = self.lock();
@@ -557,7 +567,7 @@ impl Inner {
             }
         }
         wheel.set_elapsed(now_tick);
-        self.counters.add_fired(fired as u64);
+        self.counters.add_fired(unreported);
         drop(wheel);
         batch.wake_all();
         fired
@@ -581,6 +591,7 @@ impl Inner {
             entry.state.transition_to_fired();
             cancelled += 1;
             if batch.is_full() {
+                self.counters.add_cancelled(std::mem::take(&mut cancelled));
                 drop(wheel);
                 batch.wake_all();
                 wheel = self.lock();

@@ -60,8 +60,18 @@ pub(crate) struct Links {
 impl Entry {
     /// A fresh, idle, unlinked entry.
     pub(crate) fn new() -> Self {
+        Entry::with_state(State::new())
+    }
+
+    /// An unlinked entry that is already complete (its deadline was known to have passed
+    /// when it was created).
+    pub(crate) fn new_elapsed() -> Self {
+        Entry::with_state(State::new_elapsed())
+    }
+
+    fn with_state(state: State) -> Self {
         Entry {
-            state: State::new(),
+            state,
             waker: AtomicWaker::new(),
             links: UnsafeCell::new(Links {
                 prev: None,

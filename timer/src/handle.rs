@@ -157,7 +157,12 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn sleep(&self, duration: Duration) -> Sleep {
-        Sleep::new_in(self, deadline_after(self.now(), duration))
+        let now = self.now();
+        if duration.is_zero() {
+            // Known due: complete without ever touching the wheel.
+            return Sleep::new_elapsed(self, now);
+        }
+        Sleep::new_in(self, deadline_after(now, duration))
     }
 
     /// A future that completes at `deadline` on this timer. See [`Sleep`].

@@ -166,11 +166,18 @@ impl Interval {
 
     /// Polls for the next tick; on `Pending`, the task is woken when it comes.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        match self.sleep.as_mut().poll(cx) {
+        let scheduled = self.sleep.deadline();
+        let now = self.sleep.handle().now();
+        // One clock read per tick: a tick already due (the first one, or a missed one)
+        // completes now instead of waiting for the driver's next turn.
+        let due = if scheduled <= now {
+            crate::coop::poll_proceed(cx)
+        } else {
+            self.sleep.as_mut().poll(cx)
+        };
+        match due {
             Poll::Pending => Poll::Pending,
             Poll::Ready(()) => {
-                let scheduled = self.sleep.deadline();
-                let now = self.sleep.handle().now();
                 let next = self.missed.next_deadline(scheduled, now, self.period);
                 self.sleep.as_mut().reset(next);
                 Poll::Ready(scheduled)

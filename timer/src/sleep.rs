@@ -82,8 +82,12 @@ pub fn sleep(duration: Duration) -> Sleep {
     TimerHandle::current().sleep(duration)
 }
 
-/// A future that completes at `deadline`, on the current timer (see [`sleep`]). A
-/// deadline in the past completes on the first poll, without touching the wheel.
+/// A future that completes at `deadline`, on the current timer (see [`sleep`]).
+///
+/// No clock is read: a deadline the timer has already processed completes on the first
+/// poll without touching the wheel; any other deadline (including one that passed since
+/// the driver last ran) is filed and completes at the driver's next turn, which the
+/// registration triggers if it is the earliest.
 ///
 /// # Examples
 ///
@@ -132,6 +136,16 @@ impl Sleep {
             handle: handle.clone(),
             deadline,
             entry: Entry::new(),
+        }
+    }
+
+    /// A sleep whose deadline `now` the caller has just read from the clock: complete from
+    /// the start, it never touches the wheel.
+    pub(crate) fn new_elapsed(handle: &TimerHandle, now: Instant) -> Sleep {
+        Sleep {
+            handle: handle.clone(),
+            deadline: now,
+            entry: Entry::new_elapsed(),
         }
     }
 

@@ -150,6 +150,14 @@ impl State {
         }
     }
 
+    /// A state that is already `FIRED` (elapsed): for a sleep known to be due when it is
+    /// created, which then never touches the wheel.
+    pub(crate) fn new_elapsed() -> Self {
+        State {
+            word: AtomicU64::new(FIRED | CAUSE_ELAPSED),
+        }
+    }
+
     /// Loads the state (acquire: pairs with the driver's release of `FIRED`).
     pub(crate) fn load(&self) -> Snapshot {
         Snapshot(self.word.load(Acquire))

@@ -139,8 +139,17 @@ async fn run(rt: &Runtime, plan: Plan, shape: &str) -> io::Result<bool> {
 
     // Connect everything before the clock starts.
     let mut streams = Vec::with_capacity(plan.connections);
-    for _ in 0..plan.connections {
-        streams.push(TcpStream::connect_timeout(addr, REQUEST_TIMEOUT).await?);
+    for i in 0..plan.connections {
+        match TcpStream::connect_timeout(addr, REQUEST_TIMEOUT).await {
+            Ok(s) => streams.push(s),
+            Err(e) => {
+                let n = plan.connections;
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("connecting client {i} of {n}: {e}"),
+                ));
+            }
+        }
     }
     let mut idle = Vec::with_capacity(IDLE_CLIENTS);
     for _ in 0..IDLE_CLIENTS {

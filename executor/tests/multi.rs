@@ -102,19 +102,24 @@ fn abort_during_poll_from_another_task() {
     let ex = executor(2);
     let drops = DropCounter::default();
     let token = drops.token();
-    let (started_tx, started_rx) = util::oneshot::<()>();
+    let started = Arc::new(AtomicBool::new(false));
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let s = started.clone();
     // The victim blocks inside its poll until the aborter has called abort.
     let victim = ex.spawn(async move {
         let _token = token;
-        started_tx.send(());
+        s.store(true, Ordering::SeqCst);
         release_rx.recv().unwrap();
         // Still running after abort: the future finishes this poll, then is dropped.
         YieldTimes(1).await;
         unreachable!("an aborted task is not polled again");
     });
     let aborter = ex.spawn(async move {
-        started_rx.await;
+        // Poll the flag rather than wait for a wake-up: a wake from the blocked worker
+        // would land in that worker's LIFO slot, which nobody else can take.
+        while !started.load(Ordering::SeqCst) {
+            ply_executor::yield_now().await;
+        }
         victim.abort();
         release_tx.send(()).unwrap();
         victim.await

@@ -174,7 +174,7 @@ impl Rt for Tokio {
 }
 
 thread_local! {
-    static AE_LOCAL: async_executor::LocalExecutor<'static> = async_executor::LocalExecutor::new();
+    static AE_LOCAL: async_executor::LocalExecutor<'static> = const { async_executor::LocalExecutor::new() };
     static PLY_LOCAL: ply_executor::LocalExecutor = ply_executor::LocalExecutor::new();
 }
 
@@ -415,11 +415,9 @@ const GROUPS: [(&str, [(&str, &str); 3]); 2] = [
 static POLLED: AtomicUsize = AtomicUsize::new(0);
 
 /// The idle task: counts its first poll, then waits forever.
-fn idle_task() -> impl Future<Output = ()> + Send + 'static {
-    async {
-        POLLED.fetch_add(1, Relaxed);
-        std::future::pending::<()>().await
-    }
+async fn idle_task() {
+    POLLED.fetch_add(1, Relaxed);
+    std::future::pending::<()>().await
 }
 
 /// Spawns `k` idle tasks on `who`, lets each be polled once, and returns the live heap

@@ -27,6 +27,8 @@
 //!    100,000 random ones to "now + 30 s", as a server does on every read.
 //! 5. *memory*: size of a pending sleep and the bytes allocated per pending timer
 //!    (counted by a wrapping global allocator), run first.
+//! 6. *contention*: the driver's `fire_due` latency (one lock acquisition) while another
+//!    thread registers and cancels in a loop, against an idle other thread.
 //!
 //! Results go to stdout (markdown tables), `docs/figures/timer.csv` and
 //! `docs/figures/timer.svg` (cost of insert + cancel against N).
@@ -677,6 +679,73 @@ fn memory() {
     }
 }
 
+/// How long the driver's `fire_due` takes (it takes the wheel lock once) while another
+/// thread registers and cancels timers as fast as it can, against the same with no other
+/// thread: whether the short critical section holds the driver up.
+fn contention() {
+    use std::sync::atomic::AtomicBool;
+    let run = |hammer: bool| -> (Vec<Duration>, u64) {
+        let timer = ply_timer::Timer::new();
+        let handle = timer.handle();
+        let stop = Arc::new(AtomicBool::new(false));
+        let ops = Arc::new(AtomicUsize::new(0));
+        let worker = hammer.then(|| {
+            let (handle, stop, ops) = (handle.clone(), Arc::clone(&stop), Arc::clone(&ops));
+            std::thread::spawn(move || {
+                let mut rng = Rng::new(11);
+                let mut done = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..64 {
+                        let mut s = std::pin::pin!(handle.sleep(rng.offset()));
+                        let _ = poll_once(s.as_mut(), Waker::noop());
+                    }
+                    done += 64;
+                }
+                ops.store(done, Ordering::Relaxed);
+            })
+        });
+        // Keep some timers pending so fire_due has a wheel to look at.
+        let mut rng = Rng::new(12);
+        let _pending: Vec<_> = (0..10_000)
+            .map(|_| {
+                let mut s = Box::pin(handle.sleep(rng.offset()));
+                let _ = poll_once(s.as_mut(), Waker::noop());
+                s
+            })
+            .collect();
+        let mut calls = Vec::with_capacity(200_000);
+        let begin = Instant::now();
+        while begin.elapsed() < Duration::from_millis(300) {
+            let t = Instant::now();
+            timer.fire_due(t);
+            calls.push(t.elapsed());
+        }
+        stop.store(true, Ordering::Relaxed);
+        if let Some(w) = worker {
+            w.join().unwrap();
+        }
+        calls.sort();
+        (calls, ops.load(Ordering::Relaxed) as u64)
+    };
+    println!("\n### driver's fire_due while another thread inserts and cancels (300 ms each)\n");
+    println!("| other thread | fire_due calls | p50 | p99 | p99.9 | max | inserts+cancels by the other thread |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for hammer in [false, true] {
+        let (calls, ops) = run(hammer);
+        let q = |p: f64| calls[((calls.len() - 1) as f64 * p) as usize].as_nanos();
+        println!(
+            "| {} | {} | {} ns | {} ns | {} ns | {} ns | {} |",
+            if hammer { "insert+cancel loop" } else { "idle" },
+            calls.len(),
+            q(0.5),
+            q(0.99),
+            q(0.999),
+            calls.last().unwrap().as_nanos(),
+            ops
+        );
+    }
+}
+
 fn write_csv(path: &std::path::Path, results: &[Sample], rounds: usize) -> std::io::Result<()> {
     let mut out = String::from("pending,contender,ns_per_op,ratio_vs_ply,ops_per_run,rounds\n");
     for s in results {
@@ -769,7 +838,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let peers_up_to: usize = arg_or("--peers-up-to", 10_000_000);
     println!("# ply-timer benchmarks ({rounds} rounds, medians)");
 
-    // `--workload insert|create|fire|keepalive|memory` runs one workload (for profiling).
+    // `--workload insert|create|fire|keepalive|contention|memory` runs one workload (for profiling).
     let workload: String = arg_or("--workload", String::new());
     let run = |name: &str| workload.is_empty() || workload == name;
     if run("memory") {
@@ -814,6 +883,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if run("keepalive") {
         keep_alive(rounds);
+    }
+    if run("contention") {
+        contention();
     }
     if samples.is_empty() {
         return Ok(());

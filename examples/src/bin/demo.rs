@@ -5,7 +5,7 @@
 //! (multi-threaded, one worker per core, unless `--threads` says otherwise):
 //!
 //! - **the server**: one task accepts; each connection gets a task that reads and writes
-//!   the bytes back. A connection silent for 500 ms is closed, by a `ply_net::timeout`
+//!   the bytes back. A connection silent for a second is closed, by a `ply_net::timeout`
 //!   around each read.
 //! - **the busy clients** (`--connections`, default 200): each sends a 64-byte message
 //!   that no other client sends, waits for the echo under a 2-second `ply_net::timeout`,
@@ -55,7 +55,7 @@ usage: demo [--seconds N] [--connections N] [--size BYTES] [--threads N]
   --selector NAME    epoll, poll or select (default: PLY_SELECTOR, else epoll)";
 
 /// The server closes a connection that has been silent this long.
-const IDLE: Duration = Duration::from_millis(500);
+const IDLE: Duration = Duration::from_secs(1);
 /// A round trip that takes longer than this counts as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// How many clients connect and say nothing.

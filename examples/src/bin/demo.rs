@@ -332,8 +332,10 @@ async fn busy_client(
 
 /// Connects, says nothing, and returns how long the server took to close the connection.
 async fn idle_client(addr: SocketAddr) -> io::Result<Duration> {
-    let stream = TcpStream::connect_timeout(addr, REQUEST_TIMEOUT).await?;
+    // Measured from before the connect, so the server (whose clock starts at its first
+    // read, after the accept) can never seem to have closed early.
     let t0 = Instant::now();
+    let stream = TcpStream::connect_timeout(addr, REQUEST_TIMEOUT).await?;
     let mut buf = [0u8; 16];
     match ply_net::timeout(IDLE * 4, stream.read(&mut buf)).await {
         Ok(Ok(0)) => Ok(t0.elapsed()),

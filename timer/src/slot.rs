@@ -221,6 +221,24 @@ mod tests {
         }
     }
 
+    /// The worked example of `docs/timer.md`: a timer due at tick 70,000 registered at
+    /// tick 0 cascades level 2, level 1, level 0.
+    #[test]
+    fn cascade_example_table() {
+        let when = 70_000;
+        // (elapsed, level, slot, slot start)
+        let steps: &[(u64, usize, usize, u64)] = &[
+            (0, 2, 17, 69_632),
+            (69_632, 1, 5, 69_952),
+            (69_952, 0, 48, 70_000),
+        ];
+        for &(elapsed, level, slot, start) in steps {
+            assert_eq!(level_for(elapsed, when), level, "from {elapsed}");
+            assert_eq!(slot_for(when, level), slot, "from {elapsed}");
+            assert_eq!(next_occupied(1 << slot, elapsed, level), Some((slot, start)));
+        }
+    }
+
     #[test]
     fn ticks_round_toward_never_early() {
         let cases: &[(Duration, u64, u64)] = &[

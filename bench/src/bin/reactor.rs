@@ -57,7 +57,8 @@
 //! ```
 //!
 //! Flags: `--rounds R` (default 21); `--scale K` (multiplies the round trips per run:
-//! 2,000 for groups 1 and 2, 10,000 for group 3); `--pipes`.
+//! 2,000 for groups 1 and 2, 10,000 for group 3); `--pipes`; `--group G` (run group G
+//! only, for a closer look; no CSV is written then).
 //!
 //! For counts, `--only <contender> --n <N>` builds one contender and runs N round trips
 //! once (after one warm-up round trip), untimed; for `ply-global` it also prints what the
@@ -623,10 +624,16 @@ fn main() {
         .iter()
         .map(|_| Rc::new(RefCell::new(Vec::new())))
         .collect();
+    // `--group G` runs one group only (the others get a no-op contender, not reported).
+    let only_group: u8 = arg_or("--group", 0);
+    let wanted = |group: u8| only_group == 0 || group == only_group;
     let mut contenders: Vec<Contender<'_>> = CONTENDERS
         .iter()
         .zip(&times)
         .map(|(&(name, group), log)| {
+            if !wanted(group) {
+                return Contender::manual(name, || Duration::from_nanos(1));
+            }
             let mut run = build(name, pipes);
             let (n, log) = (trips(group), log.clone());
             Contender::manual(name, move || {
@@ -659,6 +666,9 @@ fn main() {
     let per_round: Vec<Vec<Duration>> = times.iter().map(|t| t.borrow()[1..].to_vec()).collect();
     let mut csv = String::from("group,contender,round_trips,median_ns_per_round_trip\n");
     for (group, title) in GROUPS {
+        if !wanted(group) {
+            continue;
+        }
         let members: Vec<usize> = (0..CONTENDERS.len())
             .filter(|&i| CONTENDERS[i].1 == group)
             .collect();
@@ -672,7 +682,7 @@ fn main() {
     }
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/figures");
-    if std::fs::create_dir_all(&dir).is_ok() {
+    if only_group == 0 && std::fs::create_dir_all(&dir).is_ok() {
         let path = dir.join(if pipes {
             "reactor-pipes.csv"
         } else {
@@ -685,27 +695,31 @@ fn main() {
     }
 }
 
-/// One group's table: per contender the median per run and per round trip; per ply
-/// contender, the per-round ratio against every peer of the group.
+/// One group's table: per contender the median per run and per round trip, and the best
+/// run's time per round trip (the run least disturbed by other load); per ply contender,
+/// the median per-round ratio against every peer of the group, with the number of rounds
+/// ply was the faster of the two.
 fn print_group(members: &[usize], rows: &[Row], per_round: &[Vec<Duration>], n: u32) {
     let is_ply = |i: usize| CONTENDERS[i].0.starts_with("ply");
     let peers: Vec<usize> = members.iter().copied().filter(|&i| !is_ply(i)).collect();
-    print!("| contender | median per run | per round trip |");
+    print!("| contender | median per run | per round trip | best run, per round trip |");
     for &p in &peers {
-        print!(" ply/{} |", CONTENDERS[p].0);
+        print!(" ply/{} (rounds ply faster) |", CONTENDERS[p].0);
     }
-    print!("\n|---|---:|---:|");
+    print!("\n|---|---:|---:|---:|");
     for _ in &peers {
         print!("---:|");
     }
     println!();
     for &i in members {
         let r = &rows[i];
+        let best = per_round[i].iter().min().expect("at least one round");
         print!(
-            "| {} | {:.2} ms | {:.0} ns |",
+            "| {} | {:.2} ms | {:.0} ns | {:.0} ns |",
             r.name,
             r.median.as_secs_f64() * 1e3,
-            r.median.as_secs_f64() * 1e9 / f64::from(n)
+            r.median.as_secs_f64() * 1e9 / f64::from(n),
+            best.as_secs_f64() * 1e9 / f64::from(n)
         );
         for &p in &peers {
             if is_ply(i) {
@@ -714,7 +728,9 @@ fn print_group(members: &[usize], rows: &[Row], per_round: &[Vec<Duration>], n: 
                     .zip(&per_round[p])
                     .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
                     .collect();
-                print!(" {:.2} |", median_f64(&mut ratios));
+                let wins = ratios.iter().filter(|&&x| x < 1.0).count();
+                let total = ratios.len();
+                print!(" {:.2} ({wins}/{total}) |", median_f64(&mut ratios));
             } else {
                 print!(" |");
             }

@@ -811,7 +811,11 @@ fn plot(path: &std::path::Path, results: &[Sample]) -> Result<(), Box<dyn std::e
         }
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(name)
+            .label(if name == "BinaryHeap" {
+                "BinaryHeap (lazy cancel)"
+            } else {
+                name
+            })
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });

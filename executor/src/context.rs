@@ -190,10 +190,6 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // The fast path on a worker thread does not clone the handle.
-    if let Some(handle) = with_worker(|w| w.map(|w| w.handle().clone())) {
-        return Ok(handle.spawn(future));
-    }
     match current() {
         Some(Current::Multi(handle)) => Ok(handle.spawn(future)),
         Some(Current::Local(core)) => Ok(core.spawn_local(future)),

@@ -40,6 +40,14 @@ const MAX_BATCH: u32 = 128;
 /// Dropping the executor drops every task it still owns, on the dropping thread; their
 /// `JoinHandle`s resolve to cancelled errors.
 ///
+/// # Implementation
+///
+/// Tasks woken on the owner thread while the executor runs go straight into a plain
+/// `VecDeque`; wake-ups from other threads go into a mutex-protected queue (plus an atomic
+/// flag, so the owner looks at it without locking) and unpark the parker. The owner
+/// drains that queue when its own is empty and every 31 tasks, so remote wake-ups are
+/// never starved. Only the owner thread ever polls or drops a task's future.
+///
 /// The executor owns `!Send` futures, so it is itself neither `Send` nor `Sync`:
 ///
 /// ```compile_fail

@@ -498,6 +498,15 @@ impl Builder {
 /// resolve to cancelled errors. Blocking tasks that already started run to completion,
 /// detached.
 ///
+/// # Implementation
+///
+/// Each worker has a bounded queue (256 tasks) that others steal half of, and a LIFO slot
+/// for the task the running task just woke, so message passing stays on one core. Tasks
+/// from outside the workers go through a shared injection queue, which every worker also
+/// checks every 61 tasks for fairness. An idle worker parks through its own [`Park`]er; a
+/// new task wakes at most one parked worker, and only when no worker is already searching
+/// for work. `docs/executor.md` describes the queue protocol and the parking rules.
+///
 /// # Examples
 ///
 /// ```

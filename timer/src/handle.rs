@@ -128,16 +128,55 @@ impl TimerHandle {
     }
 
     /// Whether two handles refer to the same timer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Timer::paused();
+    /// let a = timer.handle();
+    /// let b = a.clone();
+    /// assert!(a.ptr_eq(&b));
+    /// assert!(!a.ptr_eq(&ply_timer::Timer::paused().handle()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ptr_eq(&self, other: &TimerHandle) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The timer's current time: `Instant::now()`, or the paused clock's time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let before = timer.handle().now();
+    /// timer.advance(Duration::from_millis(7));
+    /// assert_eq!(timer.handle().now() - before, Duration::from_millis(7));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn now(&self) -> Instant {
         self.inner.clock.now()
     }
 
     /// Whether the timer has been dropped (its sleeps move to the standalone timer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Timer::paused();
+    /// let handle = timer.handle();
+    /// assert!(!handle.is_shutdown());
+    /// drop(timer);
+    /// assert!(handle.is_shutdown());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_shutdown(&self) -> bool {
         self.inner.is_shutdown()
     }
@@ -166,31 +205,108 @@ impl TimerHandle {
     }
 
     /// A future that completes at `deadline` on this timer. See [`Sleep`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let handle = timer.handle();
+    /// let deadline = handle.now() + Duration::from_secs(2);
+    /// let sleep = handle.sleep_until(deadline);
+    /// assert_eq!(sleep.deadline(), deadline);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sleep_until(&self, deadline: Instant) -> Sleep {
         Sleep::new_in(self, deadline)
     }
 
     /// Runs `future` with a time limit of `duration` on this timer. See [`Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let handle = ply_timer::TimerHandle::standalone();
+    /// let outcome = futures::executor::block_on(handle.timeout(Duration::from_secs(5), async { 1 }));
+    /// assert_eq!(outcome, Ok(1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn timeout<F: Future>(&self, duration: Duration, future: F) -> Timeout<F> {
         Timeout::new(future, self.sleep(duration))
     }
 
     /// Runs `future` until `deadline` at most on this timer. See [`Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let handle = ply_timer::TimerHandle::standalone();
+    /// let deadline = handle.now() + Duration::from_millis(2);
+    /// let outcome = futures::executor::block_on(handle.timeout_at(deadline, std::future::pending::<()>()));
+    /// assert!(outcome.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn timeout_at<F: Future>(&self, deadline: Instant, future: F) -> Timeout<F> {
         Timeout::new(future, self.sleep_until(deadline))
     }
 
     /// An [`Interval`] on this timer whose first tick is now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let handle = ply_timer::TimerHandle::standalone();
+    /// let mut interval = handle.interval(Duration::from_millis(1));
+    /// let first = futures::executor::block_on(interval.tick());
+    /// let second = futures::executor::block_on(interval.tick());
+    /// assert_eq!(second - first, Duration::from_millis(1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn interval(&self, period: Duration) -> Interval {
         Interval::new(self.sleep_until(self.now()), period)
     }
 
     /// An [`Interval`] on this timer whose first tick is at `start`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let handle = timer.handle();
+    /// let start = handle.now() + Duration::from_secs(1);
+    /// let interval = handle.interval_at(start, Duration::from_secs(1));
+    /// assert_eq!(interval.period(), Duration::from_secs(1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn interval_at(&self, start: Instant, period: Duration) -> Interval {
         Interval::new(self.sleep_until(start), period)
     }
 
     /// The timer's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Timer::paused();
+    /// assert_eq!(timer.handle().metrics().pending, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn metrics(&self) -> Metrics {
         self.inner.metrics()
     }

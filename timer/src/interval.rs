@@ -165,6 +165,24 @@ impl Interval {
     }
 
     /// Polls for the next tick; on `Pending`, the task is woken when it comes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::task::{Context, Poll};
+    /// use std::time::Duration;
+    ///
+    /// let timer = ply_timer::Timer::paused();
+    /// let mut interval = timer.handle().interval(Duration::from_millis(10));
+    /// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    /// assert!(interval.poll_tick(&mut cx).is_ready()); // the first tick is now
+    /// assert!(interval.poll_tick(&mut cx).is_pending());
+    /// timer.advance(Duration::from_millis(10));
+    /// assert!(matches!(interval.poll_tick(&mut cx), Poll::Ready(_)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         let scheduled = self.sleep.deadline();
         let now = self.sleep.handle().now();
@@ -186,22 +204,81 @@ impl Interval {
     }
 
     /// Restarts the schedule: the next tick is one period from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::task::Context;
+    /// use std::time::Duration;
+    ///
+    /// let timer = ply_timer::Timer::paused();
+    /// let mut interval = timer.handle().interval(Duration::from_millis(10));
+    /// let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    /// assert!(interval.poll_tick(&mut cx).is_ready());
+    /// timer.advance(Duration::from_millis(5));
+    /// interval.reset(); // next tick 10 ms from now, at 15 ms
+    /// timer.advance(Duration::from_millis(5));
+    /// assert!(interval.poll_tick(&mut cx).is_pending());
+    /// timer.advance(Duration::from_millis(5));
+    /// assert!(interval.poll_tick(&mut cx).is_ready());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reset(&mut self) {
         let next = deadline_after(self.sleep.handle().now(), self.period);
         self.sleep.as_mut().reset(next);
     }
 
     /// The period between ticks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// assert_eq!(timer.handle().interval(Duration::from_secs(3)).period(), Duration::from_secs(3));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }
 
     /// The policy for late ticks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use ply_timer::MissedTickBehavior;
+    /// let timer = ply_timer::Timer::paused();
+    /// let interval = timer.handle().interval(Duration::from_secs(1));
+    /// assert_eq!(interval.missed_tick_behavior(), MissedTickBehavior::Burst);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
         self.missed
     }
 
     /// Sets the policy for late ticks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use ply_timer::MissedTickBehavior;
+    /// let timer = ply_timer::Timer::paused();
+    /// let mut interval = timer.handle().interval(Duration::from_secs(1));
+    /// interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    /// assert_eq!(interval.missed_tick_behavior(), MissedTickBehavior::Delay);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed = behavior;
     }

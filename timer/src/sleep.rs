@@ -150,11 +150,36 @@ impl Sleep {
     }
 
     /// The instant at which this sleep completes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let handle = timer.handle();
+    /// let sleep = handle.sleep(Duration::from_millis(5));
+    /// assert_eq!(sleep.deadline(), handle.now() + Duration::from_millis(5));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
     /// The timer this sleep is registered with (the standalone timer after a shutdown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let sleep = timer.handle().sleep(Duration::from_millis(5));
+    /// assert!(sleep.handle().ptr_eq(&timer.handle()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn handle(&self) -> &TimerHandle {
         &self.handle
     }

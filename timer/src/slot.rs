@@ -235,7 +235,10 @@ mod tests {
         for &(elapsed, level, slot, start) in steps {
             assert_eq!(level_for(elapsed, when), level, "from {elapsed}");
             assert_eq!(slot_for(when, level), slot, "from {elapsed}");
-            assert_eq!(next_occupied(1 << slot, elapsed, level), Some((slot, start)));
+            assert_eq!(
+                next_occupied(1 << slot, elapsed, level),
+                Some((slot, start))
+            );
         }
     }
 

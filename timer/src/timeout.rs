@@ -93,21 +93,72 @@ impl<F> Timeout<F> {
     }
 
     /// The instant at which the time limit passes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let handle = timer.handle();
+    /// let limited = handle.timeout(Duration::from_secs(1), async {});
+    /// assert_eq!(limited.deadline(), handle.now() + Duration::from_secs(1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.sleep.deadline()
     }
 
     /// The inner future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let limited = timer.handle().timeout(Duration::from_secs(1), std::future::ready(3));
+    /// assert!(matches!(limited.get_ref(), std::future::Ready { .. }));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.future
     }
 
-    /// The inner future, pinned.
-    pub fn get_mut(self: Pin<&mut Self>) -> Pin<&mut F> {
-        self.project().future
+    /// The inner future, mutably (the `Timeout` is not pinned, so neither is it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let mut limited = timer.handle().timeout(Duration::from_secs(1), futures::future::ready(3));
+    /// let inner: &mut futures::future::Ready<i32> = limited.get_mut();
+    /// *inner = futures::future::ready(4);
+    /// assert_eq!(futures::executor::block_on(limited), Ok(4));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_mut(&mut self) -> &mut F {
+        &mut self.future
     }
 
     /// Gives up the time limit and returns the inner future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let limited = timer.handle().timeout(Duration::from_secs(1), async { 3 });
+    /// assert_eq!(futures::executor::block_on(limited.into_inner()), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_inner(self) -> F {
         self.future
     }

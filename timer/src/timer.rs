@@ -103,6 +103,16 @@ pub struct Builder {
 
 impl Builder {
     /// A builder for a timer on the real clock, with no unpark callback.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Builder::new().build();
+    /// assert!(!timer.handle().is_shutdown());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new() -> Self {
         Builder::default()
     }
@@ -114,18 +124,53 @@ impl Builder {
     /// The callback runs on the registering thread, outside the timer's lock. It may be
     /// called before the driver actually parks; the parker must remember such an early
     /// unpark (as `Thread::unpark` and an eventfd do).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::sync::Arc;
+    /// let driver = std::thread::current();
+    /// let timer = ply_timer::Timer::builder()
+    ///     .unpark(Arc::new(move || driver.unpark()))
+    ///     .build();
+    /// # drop(timer);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn unpark(mut self, unpark: Unpark) -> Self {
         self.unpark = Some(unpark);
         self
     }
 
     /// Uses a paused test clock: time stands still until [`Timer::advance`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Timer::builder().paused().build();
+    /// let now = timer.handle().now();
+    /// assert_eq!(timer.handle().now(), now, "time stands still");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn paused(mut self) -> Self {
         self.paused = true;
         self
     }
 
     /// Builds the timer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Builder::new().build();
+    /// assert_eq!(timer.next_deadline(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn build(self) -> Timer {
         let clock = if self.paused {
             Clock::paused()
@@ -193,11 +238,33 @@ impl Timer {
     }
 
     /// A builder, to set an unpark callback or a paused clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Timer::builder().paused().build();
+    /// assert_eq!(timer.metrics().inserted, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
 
     /// A handle to create sleeps on this timer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let handle = timer.handle();
+    /// std::thread::spawn(move || drop(handle.sleep(Duration::from_secs(1)))).join().unwrap();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn handle(&self) -> TimerHandle {
         self.handle.clone()
     }
@@ -283,6 +350,16 @@ impl Timer {
     }
 
     /// The timer's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let timer = ply_timer::Timer::paused();
+    /// assert_eq!(timer.metrics(), timer.handle().metrics());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn metrics(&self) -> Metrics {
         self.handle.metrics()
     }

@@ -87,16 +87,13 @@ fn main() -> io::Result<()> {
 
     let msg = vec![0x5au8; size];
     let mut scratch = vec![0u8; size];
-    let mut issued: u64 = 0;
-    let mut done: u64 = 0;
     let fixed = requests > 0;
+    let mut budget = Budget {
+        left: if fixed { requests } else { u64::MAX },
+        done: 0,
+    };
     for c in cs.iter_mut() {
-        if fixed && issued >= requests {
-            break;
-        }
-        c.busy = true;
-        issued += 1;
-        pump(c, &msg, &mut scratch)?;
+        budget.start(c, &msg, &mut scratch)?;
     }
 
     let start = Instant::now();
@@ -106,18 +103,19 @@ fn main() -> io::Result<()> {
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
     loop {
         if fixed {
-            if done >= requests {
+            if budget.done >= requests {
                 let el = start.elapsed().as_secs_f64();
+                let done = budget.done;
                 println!("requests={done} secs={el:.3} rps={:.0}", done as f64 / el);
                 return Ok(());
             }
         } else {
             let now = Instant::now();
             match window {
-                None if now >= measure_at => window = Some((now, done, cpu_ns(pid))),
+                None if now >= measure_at => window = Some((now, budget.done, cpu_ns(pid))),
                 Some((t0, d0, c0)) if now >= end_at => {
                     let cpu = cpu_ns(pid) - c0;
-                    let n = done - d0;
+                    let n = budget.done - d0;
                     let el = now.duration_since(t0).as_secs_f64();
                     println!(
                         "requests={n} secs={el:.3} rps={:.0} server_cpu_ns={cpu} cpu_ns_per_req={:.1}",
@@ -140,19 +138,49 @@ fn main() -> io::Result<()> {
         }
         for ev in &events[..n as usize] {
             let c = &mut cs[ev.u64 as usize];
-            if !c.busy {
-                continue;
+            if c.busy && pump(c, &msg, &mut scratch)? {
+                budget.complete(c, &msg, &mut scratch)?;
             }
-            if pump(c, &msg, &mut scratch)? {
-                done += 1;
-                c.busy = false;
-                if !fixed || issued < requests {
-                    issued += 1;
-                    c.busy = true;
-                    c.sent = 0;
-                    c.recvd = 0;
-                    pump(c, &msg, &mut scratch)?;
-                }
+        }
+    }
+}
+
+/// Counts round trips and issues new ones while the budget lasts.
+struct Budget {
+    /// Requests that may still be issued.
+    left: u64,
+    /// Round trips completed.
+    done: u64,
+}
+
+impl Budget {
+    /// Issues a request on an idle connection, if the budget allows.
+    fn start(&mut self, c: &mut Conn, msg: &[u8], scratch: &mut [u8]) -> io::Result<()> {
+        if self.left == 0 {
+            return Ok(());
+        }
+        self.left -= 1;
+        c.busy = true;
+        if pump(c, msg, scratch)? {
+            self.complete(c, msg, scratch)?;
+        }
+        Ok(())
+    }
+
+    /// Counts a completed round trip on `c` and starts the next. The next one may complete
+    /// within the same call (the echo can be back before the read that follows the send),
+    /// so this loops rather than recursing.
+    fn complete(&mut self, c: &mut Conn, msg: &[u8], scratch: &mut [u8]) -> io::Result<()> {
+        loop {
+            self.done += 1;
+            c.busy = false;
+            if self.left == 0 {
+                return Ok(());
+            }
+            self.left -= 1;
+            c.busy = true;
+            if !pump(c, msg, scratch)? {
+                return Ok(());
             }
         }
     }

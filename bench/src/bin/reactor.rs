@@ -573,6 +573,29 @@ fn build(name: &str, pipes: bool) -> Run {
     }
 }
 
+/// Voluntary context switches (a thread blocked: in `epoll_wait`, on a futex) so far, per
+/// thread name, from `/proc/self/task/*/status`.
+fn context_switches() -> std::collections::BTreeMap<String, u64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let n: u64 = field("voluntary_ctxt_switches:").parse().unwrap_or(0);
+        *by_name.entry(field("Name:")).or_insert(0) += n;
+    }
+    by_name
+}
+
 fn install_budget_hook() {
     // The hook ply-net installs when it builds a runtime; installed up front so that every
     // mode (the interleaved run and each `--only`) runs ply with the same hook.
@@ -590,11 +613,27 @@ fn main() {
         run(1); // warm-up: first registration events, lazily started threads
         let global = (name == "ply-global").then(|| ply_reactor::Reactor::global().unwrap());
         let before = global.as_ref().map(|g| g.stats());
+        let switches = context_switches();
         let took = run(n);
+        let after = context_switches();
         println!(
             "{name}: {n} round trips in {:.3} ms ({:.0} ns per round trip)",
             took.as_secs_f64() * 1e3,
             took.as_secs_f64() * 1e9 / f64::from(n)
+        );
+        // Threads that blocked, and how often, per round trip (not traced: full speed).
+        let per_thread: Vec<String> = after
+            .iter()
+            .map(|(name, &a)| {
+                let d = a - switches.get(name).copied().unwrap_or(0);
+                format!("{name} {:.2}", d as f64 / f64::from(n))
+            })
+            .collect();
+        let total: u64 = after.values().sum::<u64>() - switches.values().sum::<u64>();
+        println!(
+            "voluntary context switches per round trip: {:.2} ({})",
+            total as f64 / f64::from(n),
+            per_thread.join(", ")
         );
         if let (Some(g), Some(before)) = (global, before) {
             // What the driver thread did per round trip, at full speed (no tracer).
@@ -663,7 +702,10 @@ fn main() {
     );
 
     // Times per round, warm-up dropped (compare runs each contender once before round 0).
-    let per_round: Vec<Vec<Duration>> = times.iter().map(|t| t.borrow()[1..].to_vec()).collect();
+    let per_round: Vec<Vec<Duration>> = times
+        .iter()
+        .map(|t| t.borrow().iter().skip(1).copied().collect())
+        .collect();
     let mut csv = String::from("group,contender,round_trips,median_ns_per_round_trip\n");
     for (group, title) in GROUPS {
         if !wanted(group) {

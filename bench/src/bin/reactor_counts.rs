@@ -19,7 +19,12 @@
 //! the run they describe, and the same for every contender; the wall-clock table of
 //! `reactor` is the one that says what is faster.
 //!
-//! Run it with (about a minute; needs `valgrind` and `strace`):
+//! A third run per contender, with no tool attached, gives the "sleeps" column: voluntary
+//! context switches per round trip, every thread (each one is a thread blocking in
+//! `epoll_wait` or on a futex, to be woken again). It depends on timing, so it varies a
+//! little from run to run; `reactor --only <contender>` prints it per thread.
+//!
+//! Run it with (about two minutes; needs `valgrind` and `strace`):
 //!
 //! ```text
 //! cd bench && cargo build --release --bin reactor && cargo run --release --bin reactor_counts
@@ -122,6 +127,26 @@ fn syscalls(bin: &str, who: &str, n: u32) -> BTreeMap<String, u64> {
     calls
 }
 
+/// Voluntary context switches per round trip (how often some thread blocked), from a run
+/// with no tool attached: `reactor --only` prints it.
+fn sleeps(bin: &str, who: &str, n: u32) -> f64 {
+    let out = Command::new(bin)
+        .args(["--only", who, "--n", &n.to_string()])
+        .args(mode())
+        .output()
+        .expect("run the benchmark");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|l| {
+            l.split("voluntary context switches per round trip: ")
+                .nth(1)
+        })
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no context switch count in:\n{stdout}"))
+}
+
 fn main() {
     let n1: u32 = arg_or("--n1", 2_000);
     let n2: u32 = arg_or("--n2", 6_000);
@@ -136,12 +161,12 @@ fn main() {
     let per = f64::from(n2 - n1);
 
     println!("\n### Per round trip, every thread: userspace instructions and system calls\n");
-    print!("| contender | instructions | syscalls |");
+    print!("| contender | instructions | sleeps (untraced) | syscalls |");
     for s in SHOWN {
         print!(" {s} |");
     }
     println!(" other |");
-    print!("|---|---:|---:|");
+    print!("|---|---:|---:|---:|");
     for _ in SHOWN {
         print!("---:|");
     }
@@ -166,7 +191,8 @@ fn main() {
             .map(|k| diff(k))
             .sum();
         let shown: f64 = SHOWN.iter().map(|s| diff(s)).sum();
-        print!("| {who} | {instr:.0} | {total:.1} |");
+        let slept = sleeps(bin, who, n2);
+        print!("| {who} | {instr:.0} | {slept:.2} | {total:.1} |");
         for s in SHOWN {
             print!(" {:.1} |", diff(s));
         }

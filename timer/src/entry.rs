@@ -45,8 +45,6 @@ pub(crate) enum Location {
         /// The slot within the level.
         slot: u8,
     },
-    /// In the wheel's list of entries due to fire.
-    Pending,
 }
 
 /// The intrusive links of an entry.

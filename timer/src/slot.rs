@@ -67,6 +67,11 @@ pub(crate) fn next_occupied(occupied: u64, elapsed: u64, level: usize) -> Option
         return None;
     }
     let now_slot = slot_for(elapsed, level);
+    if level == 0 && occupied & (1 << now_slot) != 0 {
+        // Level 0's current slot is the *due slot*: entries of this very tick, being
+        // fired (seen only while a firing driver has released the lock between batches).
+        return Some((now_slot, elapsed));
+    }
     let level_start = elapsed & !(level_range(level) - 1);
     // Rotate so that bit 0 is the wheel's current slot, then ignore that bit: the current
     // slot's start has already passed, so it can only hold entries for the *next*
@@ -193,6 +198,9 @@ mod tests {
             (0, 0, 0, None),
             (1 << 5, 0, 0, Some((5, 5))),
             (1 << 5 | 1 << 9, 0, 0, Some((5, 5))),
+            // Level 0's current slot is the due slot: due now.
+            (1 << 4 | 1 << 9, 4, 0, Some((4, 4))),
+            (1 << 4, 64 + 4, 0, Some((4, 68))),
             // Bits behind the current slot are not considered before those ahead.
             (1 << 2 | 1 << 9, 4, 0, Some((9, 9))),
             (1 << 4, 64 * 3 + 7, 1, Some((4, 256))),

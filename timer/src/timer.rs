@@ -608,8 +608,8 @@ impl Inner {
         let mut unreported = 0;
         let mut wheel = self.lock();
         loop {
-            // First fire what is already pending (one slot's worth, in deadline order).
-            while let Some(ptr) = wheel.pop_pending() {
+            // First fire the due slot (one tick's worth: in deadline order).
+            while let Some(ptr) = wheel.pop_due() {
                 // SAFETY: it was linked into this wheel, so its owner has not freed it (its
                 // drop would take this lock to unlink it first).
                 let entry = unsafe { ptr.as_ref() };
@@ -632,7 +632,7 @@ impl Inner {
                         }
                     }
                     FireDecision::Refile(tick) => {
-                        // SAFETY: live (above), pinned, unlinked by `pop_pending`.
+                        // SAFETY: live (above), pinned, unlinked by `pop_due`.
                         let filed = unsafe { wheel.insert(ptr, tick) };
                         debug_assert_eq!(filed, Insert::Filed, "a later deadline is ahead");
                     }
@@ -657,8 +657,7 @@ impl Inner {
         let mut cancelled = 0;
         let mut wheel = self.lock();
         wheel.is_shutdown = true;
-        wheel.drain_into_pending();
-        while let Some(ptr) = wheel.pop_pending() {
+        while let Some(ptr) = wheel.pop_any() {
             // SAFETY: as in `fire_due`.
             let entry = unsafe { ptr.as_ref() };
             entry.state.transition_to_firing_shutdown();

@@ -16,9 +16,15 @@
 //!   O(1).
 //! - Next deadline: for each of the 6 levels, one rotate and `trailing_zeros` on the
 //!   bitmap; take the minimum. O(levels).
-//! - Advance: process occupied slots in tick order up to `now`; each entry in a slot is
-//!   either due (moved to the pending list, fired in deadline order) or cascaded one or more
-//!   levels down. An entry is touched at most once per level on its way: O(levels).
+//! - Advance: process occupied slots in tick order up to `now`. Processing a level-0 slot
+//!   only moves the wheel's time to its tick: the slot becomes the *due slot*, whose
+//!   entries the driver fires one by one. Processing a higher slot cascades its entries:
+//!   each is refiled a level or more down, or, if due on exactly this tick, into the due
+//!   slot. An entry is touched at most once per level on its way: O(levels).
+//!
+//! The due slot is level 0's slot of `elapsed`. No filed entry can otherwise be there
+//! (an entry is filed only for a tick after `elapsed`), so it needs no list of its own,
+//! and an entry waiting in it is cancelled like any other.
 
 use std::ptr::NonNull;
 
@@ -128,14 +134,11 @@ pub(crate) struct Wheel {
     /// Every tick up to and including this one has been processed.
     elapsed: u64,
     levels: Box<[Level; LEVELS]>,
-    /// Entries whose deadline has been reached, waiting to be fired (in deadline order:
-    /// one slot is moved here at a time).
-    pending: List,
     /// The tick the driver last said it would sleep until (`u64::MAX`: no deadline).
     pub(crate) driver_wake_at: u64,
     /// Set once by shutdown: no entry is filed from then on.
     pub(crate) is_shutdown: bool,
-    /// Number of linked entries (slots and pending).
+    /// Number of linked entries.
     len: usize,
 }
 
@@ -163,7 +166,6 @@ impl Wheel {
                 occupied: 0,
                 slots: std::array::from_fn(|_| List::default()),
             })),
-            pending: List::default(),
             driver_wake_at: u64::MAX,
             is_shutdown: false,
             len: 0,
@@ -223,8 +225,6 @@ impl Wheel {
                     lvl.occupied &= !(1 << slot);
                 }
             }
-            // SAFETY: as above.
-            Location::Pending => unsafe { self.pending.remove(entry) },
             Location::Nowhere => unreachable!("removing an entry that is in no list"),
         }
         self.len -= 1;
@@ -243,11 +243,16 @@ impl Wheel {
         best
     }
 
-    /// Processes the slot `expiration`: the wheel's time moves to its tick; entries whose
-    /// true deadline has come move to the pending list; the others are refiled lower.
+    /// Processes the slot `expiration`: the wheel's time moves to its tick. A level-0
+    /// slot becomes the due slot as it is; a higher slot's entries are refiled against the
+    /// new time, into the due slot if their true deadline is this very tick.
     pub(crate) fn process(&mut self, expiration: Expiration) {
         debug_assert!(expiration.tick >= self.elapsed);
         self.elapsed = expiration.tick;
+        if expiration.level == 0 {
+            debug_assert_eq!(expiration.slot, slot_for(self.elapsed, 0));
+            return;
+        }
         let lvl = &mut self.levels[expiration.level];
         let mut list = std::mem::take(&mut lvl.slots[expiration.slot]);
         lvl.occupied &= !(1 << expiration.slot);
@@ -259,25 +264,51 @@ impl Wheel {
             // SAFETY: just unlinked, live, pinned.
             if unsafe { self.insert(entry, when) } == Insert::Due {
                 // SAFETY: as above; in no list now.
-                unsafe { self.push_pending(entry) };
+                unsafe { self.push_due(entry) };
             }
         }
     }
 
-    /// Links `entry` into the pending list.
+    /// Links `entry`, due on the current tick, into the due slot.
     ///
     /// # Safety
     ///
     /// `entry` is live, pinned and in no list.
-    pub(crate) unsafe fn push_pending(&mut self, entry: NonNull<Entry>) {
+    unsafe fn push_due(&mut self, entry: NonNull<Entry>) {
+        let slot = slot_for(self.elapsed, 0);
+        let location = Location::Slot {
+            level: 0,
+            slot: slot as u8,
+        };
+        let lvl = &mut self.levels[0];
         // SAFETY: the caller's contract.
-        unsafe { self.pending.push_front(entry, Location::Pending) };
+        unsafe { lvl.slots[slot].push_front(entry, location) };
+        lvl.occupied |= 1 << slot;
         self.len += 1;
     }
 
-    /// Unlinks and returns one entry due to fire.
-    pub(crate) fn pop_pending(&mut self) -> Option<NonNull<Entry>> {
-        let entry = self.pending.pop_front()?;
+    /// Unlinks and returns one entry of the due slot: filed under the current tick, so its
+    /// deadline has come unless its owner moved it later since.
+    pub(crate) fn pop_due(&mut self) -> Option<NonNull<Entry>> {
+        let slot = slot_for(self.elapsed, 0);
+        let lvl = &mut self.levels[0];
+        let entry = lvl.slots[slot].pop_front()?;
+        if lvl.slots[slot].is_empty() {
+            lvl.occupied &= !(1 << slot);
+        }
+        self.len -= 1;
+        Some(entry)
+    }
+
+    /// Unlinks and returns any filed entry (shutdown).
+    pub(crate) fn pop_any(&mut self) -> Option<NonNull<Entry>> {
+        let level = self.levels.iter().position(|l| l.occupied != 0)?;
+        let lvl = &mut self.levels[level];
+        let slot = lvl.occupied.trailing_zeros() as usize;
+        let entry = lvl.slots[slot].pop_front()?;
+        if lvl.slots[slot].is_empty() {
+            lvl.occupied &= !(1 << slot);
+        }
         self.len -= 1;
         Some(entry)
     }
@@ -287,21 +318,6 @@ impl Wheel {
         debug_assert!(self.next_expiration().is_none_or(|e| e.tick > tick));
         if tick > self.elapsed {
             self.elapsed = tick;
-        }
-    }
-
-    /// Moves every filed entry to the pending list (shutdown).
-    pub(crate) fn drain_into_pending(&mut self) {
-        for level in 0..LEVELS {
-            for slot in 0..SLOTS {
-                let mut list = std::mem::take(&mut self.levels[level].slots[slot]);
-                while let Some(entry) = list.pop_front() {
-                    self.len -= 1;
-                    // SAFETY: it was linked here, so it is live; now in no list.
-                    unsafe { self.push_pending(entry) };
-                }
-            }
-            self.levels[level].occupied = 0;
         }
     }
 }

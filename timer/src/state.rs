@@ -14,7 +14,7 @@
 //!
 //! - [`IDLE`]: the entry is in no wheel. Only the owner touches the entry; it moves to
 //!   `REGISTERED` under the wheel lock when it files the entry.
-//! - [`REGISTERED`]: the entry is linked into a wheel list (a slot or the pending list);
+//! - [`REGISTERED`]: the entry is linked into a wheel slot (possibly the due slot);
 //!   its links belong to the wheel lock. The low bits hold the *true* deadline tick, which
 //!   is never earlier than the tick the wheel filed the entry under. The owner may raise
 //!   it without the lock ([`State::transition_to_later`]): the driver finds the entry at

@@ -2,8 +2,9 @@
 //! side by side in one run.
 //!
 //! The workload is a ping-pong, N round trips per run, over a Unix socket pair
-//! (`socketpair(2)`, each side reads and writes its own socket) or, with `--pipes`, over two
-//! pipes (one per direction). The serving side writes byte `i` and waits for `i + 1`; the
+//! (`socketpair(2)`, each side reads and writes its own socket), or with `--pipes` over two
+//! pipes (one per direction), or with `--tcp` over a loopback TCP connection
+//! (`TCP_NODELAY`). The serving side writes byte `i` and waits for `i + 1`; the
 //! replying side waits for a byte and writes it back plus one. Each round trip is
 //! therefore two readiness wake-ups: a byte is written, the task waiting for readability
 //! of the other end wakes, reads it (and the read that finds the fd drained again returns
@@ -47,17 +48,18 @@
 //! give each contender's median time per run and per round trip, and for every ply
 //! contender the median over rounds of its time divided by each peer's in the same round
 //! (the target is a ratio ≤ 1.0). The results also go to `docs/figures/reactor.csv`
-//! (`reactor-pipes.csv` with `--pipes`).
+//! (`reactor-pipes.csv` with `--pipes`, `reactor-tcp.csv` with `--tcp`).
 //!
 //! Run it with (about a minute each on 2 cores):
 //!
 //! ```text
 //! cd bench && cargo run --release --bin reactor
 //! cd bench && cargo run --release --bin reactor -- --pipes
+//! cd bench && cargo run --release --bin reactor -- --tcp
 //! ```
 //!
 //! Flags: `--rounds R` (default 21); `--scale K` (multiplies the round trips per run:
-//! 2,000 for groups 1 and 2, 10,000 for group 3); `--pipes`; `--group G` (run group G
+//! 2,000 for groups 1 and 2, 10,000 for group 3); `--pipes` or `--tcp`; `--group G` (run group G
 //! only, for a closer look; no CSV is written then).
 //!
 //! For counts, `--only <contender> --n <N>` builds one contender and runs N round trips
@@ -147,35 +149,97 @@ struct Ends {
     tx: Option<Fd>,
 }
 
-/// The two sides' ends: a Unix socket pair, or two pipes (one per direction).
-fn endpoints(pipes: bool) -> (Ends, Ends) {
-    if pipes {
-        let (to_b_r, to_b_w) = ply_sys::pipe().expect("pipe");
-        let (to_a_r, to_a_w) = ply_sys::pipe().expect("pipe");
-        (
-            Ends {
-                rx: Fd(to_a_r),
-                tx: Some(Fd(to_b_w)),
-            },
-            Ends {
-                rx: Fd(to_b_r),
-                tx: Some(Fd(to_a_w)),
-            },
-        )
-    } else {
-        let (a, b) = UnixStream::pair().expect("socketpair");
-        a.set_nonblocking(true).unwrap();
-        b.set_nonblocking(true).unwrap();
-        (
-            Ends {
-                rx: Fd(a.into()),
-                tx: None,
-            },
-            Ends {
-                rx: Fd(b.into()),
-                tx: None,
-            },
-        )
+/// What carries the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transport {
+    /// A Unix socket pair (`socketpair(2)`): each side reads and writes its own socket.
+    SocketPair,
+    /// Two pipes, one per direction.
+    Pipes,
+    /// A TCP connection over loopback, `TCP_NODELAY`.
+    Tcp,
+}
+
+impl Transport {
+    fn from_args() -> Transport {
+        let args: Vec<String> = std::env::args().collect();
+        if args.iter().any(|a| a == "--pipes") {
+            Transport::Pipes
+        } else if args.iter().any(|a| a == "--tcp") {
+            Transport::Tcp
+        } else {
+            Transport::SocketPair
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Transport::SocketPair => "a Unix socket pair",
+            Transport::Pipes => "two pipes, one per direction",
+            Transport::Tcp => "a loopback TCP connection",
+        }
+    }
+
+    fn csv(self) -> &'static str {
+        match self {
+            Transport::SocketPair => "reactor.csv",
+            Transport::Pipes => "reactor-pipes.csv",
+            Transport::Tcp => "reactor-tcp.csv",
+        }
+    }
+}
+
+/// The two sides' ends.
+fn endpoints(transport: Transport) -> (Ends, Ends) {
+    match transport {
+        Transport::Pipes => {
+            let (to_b_r, to_b_w) = ply_sys::pipe().expect("pipe");
+            let (to_a_r, to_a_w) = ply_sys::pipe().expect("pipe");
+            (
+                Ends {
+                    rx: Fd(to_a_r),
+                    tx: Some(Fd(to_b_w)),
+                },
+                Ends {
+                    rx: Fd(to_b_r),
+                    tx: Some(Fd(to_a_w)),
+                },
+            )
+        }
+        Transport::SocketPair => {
+            let (a, b) = UnixStream::pair().expect("socketpair");
+            a.set_nonblocking(true).unwrap();
+            b.set_nonblocking(true).unwrap();
+            (
+                Ends {
+                    rx: Fd(a.into()),
+                    tx: None,
+                },
+                Ends {
+                    rx: Fd(b.into()),
+                    tx: None,
+                },
+            )
+        }
+        Transport::Tcp => {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let a = std::net::TcpStream::connect(listener.local_addr().unwrap()).expect("connect");
+            let (b, _) = listener.accept().expect("accept");
+            for s in [&a, &b] {
+                s.set_nodelay(true).unwrap();
+                s.set_nonblocking(true).unwrap();
+            }
+            (
+                Ends {
+                    rx: Fd(a.into()),
+                    tx: None,
+                },
+                Ends {
+                    rx: Fd(b.into()),
+                    tx: None,
+                },
+            )
+        }
     }
 }
 
@@ -481,8 +545,8 @@ const GROUPS: [(u8, &str); 3] = [
 type Run = Box<dyn FnMut(u32) -> Duration>;
 
 /// Builds a contender by name: fds, registrations, runtimes and peer threads.
-fn build(name: &str, pipes: bool) -> Run {
-    let (a, b) = endpoints(pipes);
+fn build(name: &str, transport: Transport) -> Run {
+    let (a, b) = endpoints(transport);
     match name {
         "ply-global" => {
             let global = ply_reactor::Reactor::global().expect("global reactor");
@@ -606,10 +670,10 @@ fn install_budget_hook() {
 
 fn main() {
     install_budget_hook();
-    let pipes = std::env::args().any(|a| a == "--pipes");
+    let transport = Transport::from_args();
     if let Some(name) = only() {
         let n: u32 = arg_or("--n", 2_000);
-        let mut run = build(&name, pipes);
+        let mut run = build(&name, transport);
         run(1); // warm-up: first registration events, lazily started threads
         let global = (name == "ply-global").then(|| ply_reactor::Reactor::global().unwrap());
         let before = global.as_ref().map(|g| g.stats());
@@ -673,7 +737,7 @@ fn main() {
             if !wanted(group) {
                 return Contender::manual(name, || Duration::from_nanos(1));
             }
-            let mut run = build(name, pipes);
+            let mut run = build(name, transport);
             let (n, log) = (trips(group), log.clone());
             Contender::manual(name, move || {
                 let d = run(n);
@@ -688,11 +752,7 @@ fn main() {
     drop(contenders);
     let elapsed = started.elapsed();
 
-    let over = if pipes {
-        "two pipes, one per direction"
-    } else {
-        "a Unix socket pair"
-    };
+    let over = transport.describe();
     println!("# ply-reactor: one readiness round trip (ping-pong over {over})");
     println!(
         "\n{rounds} rounds after a warm-up, {:.0} s. A round trip is two readiness wake-ups \
@@ -725,11 +785,7 @@ fn main() {
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/figures");
     if only_group == 0 && std::fs::create_dir_all(&dir).is_ok() {
-        let path = dir.join(if pipes {
-            "reactor-pipes.csv"
-        } else {
-            "reactor.csv"
-        });
+        let path = dir.join(transport.csv());
         match std::fs::write(&path, csv) {
             Ok(()) => println!("\n(wrote {})", path.display()),
             Err(e) => eprintln!("could not write {}: {e}", path.display()),

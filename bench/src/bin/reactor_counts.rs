@@ -31,7 +31,8 @@
 //! ```
 //!
 //! `--only <contender>` restricts it to one contender; `--n1`, `--n2` change the two sizes;
-//! `--pipes` counts the benchmark's `--pipes` mode (two pipes instead of a socket pair).
+//! `--pipes` or `--tcp` count the benchmark's mode of that name (two pipes, or a loopback
+//! TCP connection, instead of a socket pair).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -61,10 +62,13 @@ const SHOWN: [&str; 6] = [
     "timerfd_settime",
 ];
 
-/// `--pipes`, passed on to `reactor` if given.
+/// `--pipes` or `--tcp`, passed on to `reactor` if given.
 fn mode() -> &'static [&'static str] {
-    if std::env::args().any(|a| a == "--pipes") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--pipes") {
         &["--pipes"]
+    } else if args.iter().any(|a| a == "--tcp") {
+        &["--tcp"]
     } else {
         &[]
     }
@@ -201,10 +205,10 @@ fn main() {
     println!(
         "\n(N = {n1} and {n2} round trips over {}; (count at {n2} - count at {n1}) / {}; \
          epoll_wait includes epoll_pwait)",
-        if mode().is_empty() {
-            "a Unix socket pair"
-        } else {
-            "two pipes"
+        match mode() {
+            [] => "a Unix socket pair",
+            ["--pipes"] => "two pipes",
+            _ => "a loopback TCP connection",
         },
         n2 - n1
     );

@@ -13,7 +13,7 @@ const CYCLES: usize = 100_000;
 /// Under valgrind each syscall costs ~50x; the leak check there is about memory, so a
 /// few thousand cycles show the same.
 const CYCLES_UNDER_VALGRIND: usize = 2_000;
-const LANES: usize = 4;
+const LANES: usize = 8;
 
 /// One connection's life: connect and accept at once, one byte across to prove the two
 /// ends belong together, then both dropped: which end first, and whether it closes

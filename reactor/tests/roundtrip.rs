@@ -76,7 +76,9 @@ fn a_plain_thread_drives_an_explicit_reactor() {
     assert_eq!(reactor.registrations(), 0);
     let stats = reactor.stats();
     assert!(
-        stats.wakes >= 1 && stats.registrations == 2 && stats.deregistrations == 2,
+        // Every read depended on readiness the driver set from a kernel event (whether
+        // the task had to sleep for it, and so be woken, depends on timing).
+        stats.events >= 1 && stats.registrations == 2 && stats.deregistrations == 2,
         "{stats:?}"
     );
     stop.store(true, Ordering::SeqCst);

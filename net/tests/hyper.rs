@@ -117,6 +117,11 @@ fn a_hyper_client_on_ply_talks_to_a_hyper_server_on_ply() {
                     .header("host", addr.to_string())
                     .body(Full::new(Bytes::from(body.clone())))
                     .unwrap();
+                // HTTP/1 sends one request at a time: wait until the connection task has
+                // finished the previous exchange.
+                within(LIMIT, "the connection ready", sender.ready())
+                    .await
+                    .unwrap();
                 let res = within(LIMIT, "a response", sender.send_request(req))
                     .await
                     .unwrap();

@@ -17,7 +17,7 @@
 //!   able to fire even when the future it guards keeps using up the budget.
 //!
 //! Why a function pointer and not a trait object: it fits in one `AtomicPtr`, so reading
-//! it costs one relaxed-ish load on every ready sleep and never a lock; a budget is
+//! it costs one atomic load on every ready sleep and never a lock; a budget is
 //! per-thread state that the function finds by itself (a thread-local), so it needs no
 //! captured data.
 //!

@@ -18,7 +18,8 @@
 //!   2. *Composed*: whoever parks a thread calls [`Timer::next_deadline`] for its timeout
 //!      and [`Timer::fire_due`] after waking. An unpark callback ([`Builder::unpark`])
 //!      tells it when a new, earlier deadline is registered. ply-net calls these around
-//!      `epoll_wait`; ply-executor's parker can call them with no reactor at all.
+//!      `epoll_wait`; ply-executor's parker can call them with no reactor at all. A
+//!      complete driver loop: `cargo run -p ply-timer --example own_parker`.
 //!   3. *Test clock*: [`Timer::paused`] stands still until [`Timer::advance`], so tests of
 //!      timeouts are deterministic and instant.
 //! - [`Metrics`]: pending, inserted, cancelled, fired and reset counts, from any handle.

@@ -58,7 +58,7 @@
 //! cd bench && cargo run --release --bin reactor -- --tcp
 //! ```
 //!
-//! Flags: `--rounds R` (default 21); `--scale K` (multiplies the round trips per run:
+//! Flags: `--rounds R` (default 31); `--scale K` (multiplies the round trips per run:
 //! 2,000 for groups 1 and 2, 10,000 for group 3); `--pipes` or `--tcp`; `--group G` (run group G
 //! only, for a closer look; no CSV is written then).
 //!
@@ -715,7 +715,7 @@ fn main() {
         return;
     }
 
-    let rounds: usize = arg_or("--rounds", 21);
+    let rounds: usize = arg_or("--rounds", 31);
     let scale: u32 = arg_or("--scale", 1);
     let trips = |group: u8| match group {
         3 => ONE_THREAD_TRIPS * scale,

@@ -64,7 +64,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use ply_sys::{Events, Interest, Selector, Token};
@@ -85,6 +85,11 @@ const FD_MARGIN: usize = 64;
 /// Idle connections opened before their greetings are echoed: below every listen
 /// backlog (std's is 128), so no SYN is dropped and retried a second later.
 const CONNECT_BATCH: usize = 64;
+
+/// The prefix of a server's stderr lines, as the parent receives them.
+const STDERR: &str = "stderr: ";
+/// How a failure note starts when the server process died.
+const DIED: &str = "the server process died";
 
 /// Pause before each run, and before reading a server's memory.
 const SETTLE: Duration = Duration::from_millis(500);
@@ -256,22 +261,34 @@ impl Measurement {
             server,
             n,
             served: runs.iter().map(|r| r.served).min().unwrap_or(0),
-            rss_kib: median(runs.iter().map(|r| r.status.rss_kib).collect()),
+            rss_kib: median(
+                runs.iter()
+                    .map(|r| r.status.as_ref().map_or(0, |s| s.rss_kib))
+                    .collect(),
+            ),
             hwm_kib: runs.iter().map(|r| r.hwm_kib).max().unwrap_or(0),
-            vm_size_kib: median(runs.iter().map(|r| r.status.vm_size_kib).collect()),
-            threads: median(runs.iter().map(|r| r.status.threads).collect()),
+            vm_size_kib: median(
+                runs.iter()
+                    .map(|r| r.status.as_ref().map_or(0, |s| s.vm_size_kib))
+                    .collect(),
+            ),
+            threads: median(
+                runs.iter()
+                    .map(|r| r.status.as_ref().map_or(0, |s| s.threads))
+                    .collect(),
+            ),
             kernel_stack_delta_kib: median(runs.iter().map(|r| r.kernel_stack_delta_kib).collect()),
             setup: median(runs.iter().map(|r| r.setup).collect()),
             requests_per_sec: count as f64 / busy_total.as_secs_f64(),
             p50_us: percentile(0.50),
             p99_us: percentile(0.99),
-            cpu_us_per_request: runs
-                .iter()
-                .map(|r| r.server_cpu)
-                .sum::<Duration>()
-                .as_secs_f64()
-                * 1e6
-                / count.max(1) as f64,
+            cpu_us_per_request: match count {
+                0 => f64::NAN,
+                _ => {
+                    let cpu: Duration = runs.iter().map(|r| r.server_cpu).sum();
+                    cpu.as_secs_f64() * 1e6 / count as f64
+                }
+            },
             failure: runs.into_iter().find_map(|r| r.failure),
         }
     }
@@ -287,7 +304,8 @@ impl Measurement {
 /// One server process, measured once.
 struct Run {
     served: usize,
-    status: ProcStatus,
+    /// `None` if the server was gone when its memory was to be read.
+    status: Option<ProcStatus>,
     hwm_kib: u64,
     kernel_stack_delta_kib: i64,
     setup: Duration,
@@ -325,19 +343,26 @@ fn drive(
 ) -> io::Result<Run> {
     let pid = child.id();
     let setup_start = Instant::now();
+    let mut failure = None;
     // Busy connections first, so that they are served even if the server runs out of
     // threads for the idle ones.
-    let busy: Vec<TcpStream> = (0..BUSY)
-        .map(|_| {
-            let s = TcpStream::connect(addr)?;
+    let mut busy = Vec::with_capacity(BUSY);
+    for _ in 0..BUSY {
+        let s = TcpStream::connect(addr).and_then(|s| {
             s.set_nodelay(true)?;
             greet(&s).map(|()| s)
-        })
-        .collect::<io::Result<_>>()?;
+        });
+        match s {
+            Ok(s) => busy.push(s),
+            Err(e) => {
+                failure = Some(format!("a busy connection failed: {e}"));
+                break;
+            }
+        }
+    }
     let mut idle = Vec::with_capacity(n);
     let mut served = 0;
-    let mut failure = None;
-    while idle.len() < n {
+    while idle.len() < n && busy.len() == BUSY {
         let batch = CONNECT_BATCH.min(n - idle.len());
         let mut opened = Vec::with_capacity(batch);
         for _ in 0..batch {
@@ -352,55 +377,84 @@ fn drive(
         if opened.is_empty() {
             break;
         }
+        // Greetings that fail are counted, not fatal: a server that could not serve a
+        // connection closes it.
+        let mut sent = Vec::with_capacity(opened.len());
         for s in &opened {
-            s.set_read_timeout(Some(Duration::from_secs(10)))?;
-            (&*s).write_all(b"!")?;
+            let write = s
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .and_then(|()| (&mut &*s).write_all(b"!"));
+            sent.push(write.is_ok());
         }
-        for s in opened {
+        for (s, sent) in opened.into_iter().zip(sent) {
             let mut b = [0u8; 1];
-            match (&s).read(&mut b) {
-                Ok(1) => served += 1,
-                Ok(_) => {
+            match (sent, (&s).read(&mut b)) {
+                (true, Ok(1)) => served += 1,
+                (_, Ok(_)) => {
                     failure.get_or_insert_with(|| "the server closed a connection".into());
                 }
-                Err(e) => {
+                (_, Err(e)) => {
                     failure.get_or_insert_with(|| format!("greeting not echoed: {e}"));
                 }
             }
             idle.push(s);
         }
         if child.try_wait()?.is_some() {
-            failure.get_or_insert_with(|| "the server exited".into());
             break;
         }
     }
     let setup = setup_start.elapsed();
-    // What the server said about its failures, if anything (the thread server reports
-    // the first thread it could not create).
+
+    // Let the server settle (threads started, buffers freed), then read its memory.
+    std::thread::sleep(SETTLE);
+    let status = proc_status(pid).ok();
+    let kernel_stack_after = meminfo_kib("KernelStack").unwrap_or(0);
+
+    let mut latencies = Vec::new();
+    let mut server_cpu = Duration::ZERO;
+    if status.is_some() && busy.len() == BUSY {
+        let cpu_before = proc_cpu_time(pid).unwrap_or_default();
+        match busy_phase(busy, busy_for) {
+            Ok(l) => latencies = l,
+            Err(e) => {
+                failure.get_or_insert_with(|| format!("busy phase: {e}"));
+            }
+        }
+        server_cpu = proc_cpu_time(pid)
+            .unwrap_or_default()
+            .saturating_sub(cpu_before);
+    }
+    let hwm_kib = proc_status(pid).map_or(0, |s| s.hwm_kib);
+    drop(idle);
+
+    // What the server said: the thread server reports the first thread it could not
+    // create; a server that died has its last words on stderr.
+    let mut stderr: Vec<String> = Vec::new();
     while let Ok(line) = lines.try_recv() {
         if let Some(why) = line.strip_prefix("failed ") {
             failure = Some(why.to_string());
+        } else if let Some(text) = line.strip_prefix(STDERR) {
+            // A panic's first two lines: where, and what.
+            if !text.trim().is_empty() && stderr.len() < 2 {
+                stderr.push(text.trim().to_string());
+            }
         }
+    }
+    if let Some(exit) = child.try_wait()? {
+        failure = Some(format!(
+            "{DIED} ({exit}) after serving {served} of {n}: {}",
+            match stderr.is_empty() {
+                true => "no message".to_string(),
+                false => stderr.join(" "),
+            }
+        ));
     }
     if served < n && failure.is_none() {
         failure = Some(format!("{} connections not served", n - served));
     }
-
-    // Let the server settle (threads started, buffers freed), then read its memory.
-    std::thread::sleep(SETTLE);
-    let status = proc_status(pid)?;
-    let kernel_stack_after = meminfo_kib("KernelStack").unwrap_or(0);
-
-    let cpu_before = proc_cpu_time(pid)?;
-    let latencies = busy_phase(busy, busy_for)?;
-    let server_cpu = proc_cpu_time(pid)?.saturating_sub(cpu_before);
-    let hwm_kib = proc_status(pid)
-        .map(|s| s.hwm_kib)
-        .unwrap_or(status.hwm_kib);
-    drop(idle);
     Ok(Run {
         served,
-        hwm_kib,
+        hwm_kib: hwm_kib.max(status.as_ref().map_or(0, |s| s.hwm_kib)),
         status,
         kernel_stack_delta_kib: kernel_stack_after as i64 - kernel_stack_before as i64,
         setup,
@@ -500,37 +554,51 @@ fn busy_phase(busy: Vec<TcpStream>, busy_for: Duration) -> io::Result<Vec<u64>> 
     Ok(latencies)
 }
 
-/// Re-executes this binary as `server`; returns it, its stdout lines and its address.
+/// Re-executes this binary as `server`; returns it, its output lines (stdout as they
+/// are, stderr prefixed with [`STDERR`]) and its address.
 fn spawn_server(server: Server) -> io::Result<(Child, Receiver<String>, SocketAddr)> {
     let mut child = Command::new(std::env::current_exe()?)
         .env(SERVER_ENV, server.env_value())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()?;
-    let stdout = child.stdout.take().expect("piped above");
     let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("piped above");
+    let stderr = child.stderr.take().expect("piped above");
+    forward_lines(stdout, "", tx.clone());
+    forward_lines(stderr, STDERR, tx);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let addr = loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(wait) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::other(format!(
+                "{}: the server did not start",
+                server.name()
+            )));
+        };
+        if let Some(addr) = line.strip_prefix("listening ") {
+            break addr
+                .parse()
+                .map_err(|_| io::Error::other(format!("unexpected line {line:?}")))?;
+        }
+        eprintln!("{}: {line}", server.name());
+    };
+    Ok((child, rx, addr))
+}
+
+/// Sends each line of `from`, with `prefix`, to `to`, from a thread of its own.
+fn forward_lines(from: impl Read + Send + 'static, prefix: &'static str, to: Sender<String>) {
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            match line {
-                Ok(line) => {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-                Err(_) => break,
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if to.send(format!("{prefix}{line}")).is_err() {
+                break;
             }
         }
     });
-    let first = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| {
-        let _ = child.kill();
-        io::Error::other(format!("{}: the server did not start", server.name()))
-    })?;
-    let addr = first
-        .strip_prefix("listening ")
-        .and_then(|a| a.parse().ok())
-        .ok_or_else(|| io::Error::other(format!("unexpected first line {first:?}")))?;
-    Ok((child, rx, addr))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -711,7 +779,9 @@ fn summary(results: &[Measurement]) {
             continue;
         };
         let conns = last.served as f64 - first.served as f64;
-        let per = |a: f64, b: f64| match conns > 0.0 {
+        // Nothing to say if a server was gone when its memory was to be read.
+        let measured = first.rss_kib > 0 && last.rss_kib > 0;
+        let per = |a: f64, b: f64| match conns > 0.0 && measured {
             true => format!("{:.1} KiB", (b - a) / conns),
             false => "-".into(),
         };
@@ -826,7 +896,10 @@ fn plot(path: &Path, results: &[Measurement]) -> Result<(), Box<dyn std::error::
             &areas[0],
             "Server memory with N idle connections",
             "server memory, MiB (solid: VmRSS)",
-            |m| kib_to_mib(m.rss_kib),
+            |m| match m.rss_kib {
+                0 => f64::NAN, // the server was gone
+                kib => kib_to_mib(kib),
+            },
         ),
         (
             &areas[1],
@@ -843,12 +916,13 @@ fn plot(path: &Path, results: &[Measurement]) -> Result<(), Box<dyn std::error::
     ];
     for (k, (area, title, y_desc, pick)) in panels.into_iter().enumerate() {
         // The memory panel also shows the thread server's kernel stacks, outside its RSS.
-        let with_kernel = |m: &Measurement| {
-            kib_to_mib(m.rss_kib) + m.kernel_stack_delta_kib.max(0) as f64 / 1024.0
+        let with_kernel = |m: &Measurement| match m.rss_kib {
+            0 => f64::NAN,
+            kib => kib_to_mib(kib) + m.kernel_stack_delta_kib.max(0) as f64 / 1024.0,
         };
         let mut values: Vec<f64> = results.iter().map(pick).filter(|v| v.is_finite()).collect();
         if k == 0 {
-            values.extend(results.iter().map(with_kernel));
+            values.extend(results.iter().map(with_kernel).filter(|v| v.is_finite()));
         }
         let hi = values.iter().cloned().fold(0f64, f64::max).max(1.0);
         let mut chart = ChartBuilder::on(area)
@@ -882,17 +956,22 @@ fn plot(path: &Path, results: &[Measurement]) -> Result<(), Box<dyn std::error::
                     PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                 });
             chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
-            // A run where not every connection was served: a cross, labelled.
+            // A run where not every connection was served: a cross, labelled; at the
+            // bottom of the panel if the server died and left nothing to plot.
             for m in mine.iter().filter(|m| m.failure.is_some()) {
-                let p = (m.n as f64, pick(m));
-                if p.1.is_finite() {
-                    chart.draw_series(std::iter::once(Cross::new(p, 7, RED.stroke_width(2))))?;
-                    chart.draw_series(std::iter::once(Text::new(
-                        format!("served {} of {}", m.served, m.n),
-                        p,
-                        ("sans-serif", 12).into_font().color(&RED),
-                    )))?;
-                }
+                let y = pick(m);
+                let p = (m.n as f64, if y.is_finite() { y } else { hi * 0.04 });
+                let died = m.failure.as_deref().is_some_and(|f| f.starts_with(DIED));
+                let label = match died {
+                    true => format!("{}: died", server.name()),
+                    false => format!("served {} of {}", m.served, m.n),
+                };
+                chart.draw_series(std::iter::once(Cross::new(p, 7, RED.stroke_width(2))))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    label,
+                    p,
+                    ("sans-serif", 12).into_font().color(&RED),
+                )))?;
             }
         }
         if k == 0 {
@@ -901,6 +980,7 @@ fn plot(path: &Path, results: &[Measurement]) -> Result<(), Box<dyn std::error::
                 .iter()
                 .filter(|m| m.server == Server::Threads)
                 .map(|m| (m.n as f64, with_kernel(m)))
+                .filter(|p| p.1.is_finite())
                 .collect();
             chart
                 .draw_series(DashedLineSeries::new(points, 6, 4, color.stroke_width(2)))?

@@ -221,14 +221,19 @@ fn stats_show_every_layer_at_work() {
         rt.block_on(async {
             let addr = echo_server().await;
             let s = TcpStream::connect(addr).await.unwrap();
-            s.write_all(b"stats").await.unwrap();
+            // The echo comes only after a sleep, so the read below surely waits in the
+            // reactor first and is woken by it; the sleep is the timer's to fire.
+            let writer = async {
+                let start = Instant::now();
+                ply_net::sleep(Duration::from_millis(20)).await;
+                assert!(start.elapsed() >= Duration::from_millis(20), "{flavor}");
+                s.write_all(b"stats").await.unwrap();
+            };
             let mut buf = [0; 5];
-            within(LIMIT, "the echo", s.read_exact(&mut buf))
-                .await
-                .unwrap();
-            let start = Instant::now();
-            ply_net::sleep(Duration::from_millis(20)).await;
-            assert!(start.elapsed() >= Duration::from_millis(20), "{flavor}");
+            let ((), read) =
+                futures::join!(writer, within(LIMIT, "the echo", s.read_exact(&mut buf)));
+            read.unwrap();
+            assert_eq!(&buf, b"stats");
         });
         let s = rt.stats();
         // The reactor delivered readiness events and woke tasks with them.

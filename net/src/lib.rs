@@ -94,6 +94,16 @@ pub mod docs {
     pub struct NetReadme;
     #[doc = include_str!("../../docs/custom-runtime.md")]
     pub struct CustomRuntime;
+    #[doc = include_str!("../../docs/reactor.md")]
+    pub struct Reactor;
+    #[doc = include_str!("../../docs/timer.md")]
+    pub struct Timer;
+    #[doc = include_str!("../../docs/interview.md")]
+    pub struct Interview;
+    #[doc = include_str!("../../reactor/README.md")]
+    pub struct ReactorReadme;
+    #[doc = include_str!("../../sys/README.md")]
+    pub struct SysReadme;
 }
 
 /// Compile-time checks that the types meant to cross threads can.

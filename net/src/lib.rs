@@ -104,6 +104,8 @@ pub mod docs {
     pub struct ReactorReadme;
     #[doc = include_str!("../../sys/README.md")]
     pub struct SysReadme;
+    #[doc = include_str!("../../timer/README.md")]
+    pub struct TimerReadme;
 }
 
 /// Compile-time checks that the types meant to cross threads can.

@@ -486,3 +486,55 @@ fn socket_options_round_trip() {
         );
     });
 }
+
+#[test]
+fn connect_timeout_gives_up_on_a_listener_whose_queue_is_full() {
+    let _w = watchdog("connect_timeout elapses", Duration::from_secs(30));
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            // A listener that never accepts, with the smallest queue: once the queue is
+            // full, Linux drops further SYNs and those connects hang until they time out.
+            let socket = ply_net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let listener = socket.listen(0).unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut queued = Vec::new();
+            let mut timed_out = None;
+            for _ in 0..16 {
+                match TcpStream::connect_timeout(addr, Duration::from_millis(200)).await {
+                    Ok(s) => queued.push(s),
+                    Err(e) => {
+                        timed_out = Some(e);
+                        break;
+                    }
+                }
+            }
+            let err = timed_out.expect("16 connects to a full queue all succeeded");
+            assert_eq!(err.kind(), ErrorKind::TimedOut, "{flavor}: {err}");
+            assert!(!queued.is_empty(), "{flavor}: not even the queue took one");
+        });
+    }
+}
+
+#[test]
+fn streams_work_without_a_runtime() {
+    let _w = watchdog("no runtime", Duration::from_secs(30));
+    // Someone else's executor and no ply runtime at all: the reactor and the timer fall
+    // back to their own driver threads.
+    futures::executor::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, accepted) = futures::join!(TcpStream::connect(addr), listener.accept());
+        let client = client.unwrap();
+        let (server, _) = accepted.unwrap();
+        client.write_all(b"no runtime").await.unwrap();
+        let mut buf = [0; 10];
+        within(LIMIT, "the read", server.read_exact(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf, b"no runtime");
+        // And a timeout on the fallback timer.
+        let res = ply_net::timeout(Duration::from_millis(20), server.read(&mut buf)).await;
+        assert!(res.is_err(), "{res:?}");
+    });
+}

@@ -354,15 +354,15 @@ impl LocalCore {
     }
 
     fn run_task(&self, task: Task) {
-        let raw = task.raw();
         self.remote.counters.polled();
         match coop::budget(|| task.run()) {
-            Run::Complete => {
-                // SAFETY: every task this executor runs was pushed to `owned` at spawn,
-                // and only completes once.
+            Run::Complete(done) => {
+                // SAFETY: every task this executor runs was pushed to `owned` at spawn, and
+                // completes only once; shutdown (which also drains `owned`) never runs
+                // while a task does.
                 unsafe {
-                    self.owned.borrow_mut().remove(raw);
-                    raw.release();
+                    self.owned.borrow_mut().remove(done.raw());
+                    done.release_with_list_ref();
                 }
                 self.remote.counters.completed();
             }

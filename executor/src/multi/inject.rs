@@ -79,16 +79,29 @@ impl Inject {
         task
     }
 
-    /// Pops up to `max` tasks: the first is returned, the rest passed to `rest` in order.
-    pub(crate) fn pop_batch(&self, max: usize, mut rest: impl FnMut(Task)) -> Option<Task> {
+    /// Pops up to `max` tasks: the first is returned, the rest handed to `rest` in order
+    /// until it gives one back (the destination is full), which returns to the front.
+    ///
+    /// `rest` runs under this queue's lock, so it must not touch this queue.
+    pub(crate) fn pop_batch(
+        &self,
+        max: usize,
+        mut rest: impl FnMut(Task) -> Result<(), Task>,
+    ) -> Option<Task> {
         if self.is_empty() {
             return None;
         }
         let mut inner = self.inner.lock();
         let first = inner.tasks.pop_front()?;
         let n = max.saturating_sub(1).min(inner.tasks.len());
-        for task in inner.tasks.drain(..n) {
-            rest(task);
+        for _ in 0..n {
+            let Some(task) = inner.tasks.pop_front() else {
+                break;
+            };
+            if let Err(task) = rest(task) {
+                inner.tasks.push_front(task);
+                break;
+            }
         }
         self.len.store(inner.tasks.len(), Release);
         Some(first)

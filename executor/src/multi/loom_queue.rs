@@ -137,3 +137,39 @@ fn loom_inject_push_pop_close() {
         assert_eq!(freed.load(SeqCst), 2);
     });
 }
+
+#[test]
+fn loom_batch_from_inject_vs_steal() {
+    // A worker refills its queue from the injection queue while a thief is copying from
+    // that queue: the refill must not wait on (or push into) the injection queue it holds.
+    loom::model(|| {
+        let freed = Arc::new(AtomicUsize::new(0));
+        let inject = Inject::new();
+        let (mut owner, steal) = queue::new();
+        for _ in 0..2 {
+            owner.push_back(task(&freed), &inject);
+        }
+        for _ in 0..CAPACITY {
+            inject.push(task(&freed));
+        }
+        let thief = loom::thread::spawn(move || {
+            let (mut mine, _) = queue::new();
+            steal.steal_into(&mut mine).map_or(0, |(_, n)| n as usize)
+        });
+        let mut ran = 0;
+        while owner.pop().is_some() {
+            ran += 1;
+        }
+        if inject
+            .pop_batch(CAPACITY, |t| owner.try_push_back(t))
+            .is_some()
+        {
+            ran += 1;
+        }
+        let stolen = thief.join().unwrap();
+        ran += std::iter::from_fn(|| owner.pop()).count();
+        let left = inject.close().len();
+        assert_eq!(ran + stolen + left, 2 + CAPACITY);
+        assert_eq!(freed.load(SeqCst), 2 + CAPACITY);
+    });
+}

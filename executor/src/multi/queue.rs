@@ -131,6 +131,21 @@ impl Local {
         self.len() == 0
     }
 
+    /// Pushes a task at the tail if there is room; never touches the injection queue (so
+    /// it may be called while that queue is locked).
+    pub(crate) fn try_push_back(&mut self, task: Task) -> Result<(), Task> {
+        let inner = &*self.inner;
+        let tail = inner.tail.load(Relaxed);
+        let (steal, _) = unpack(inner.head.load(Acquire));
+        if tail.wrapping_sub(steal) >= CAPACITY as u32 {
+            return Err(task);
+        }
+        // SAFETY: as in `push_back`: the slot at `tail` is free and ours alone.
+        unsafe { inner.put(tail, task) };
+        inner.tail.store(tail.wrapping_add(1), Release);
+        Ok(())
+    }
+
     /// Pushes a task at the tail; on overflow moves half the queue to `inject`.
     pub(crate) fn push_back(&mut self, mut task: Task, inject: &Inject) {
         let inner = &*self.inner;

@@ -138,9 +138,11 @@ fn next_task(cx: &WorkerContext, core: &mut Core) -> Option<Task> {
     let share = shared.inject.len() / shared.remotes.len() + 1;
     let max = share.min(CAPACITY / 2);
     let Core { queue, .. } = core;
+    // `try_push_back`, not `push_back`: the injection queue is locked while the batch
+    // moves, and an overflow into it would deadlock.
     shared
         .inject
-        .pop_batch(max, |task| queue.push_back(task, &shared.inject))
+        .pop_batch(max, |task| queue.try_push_back(task))
 }
 
 fn steal_work(cx: &WorkerContext, core: &mut Core) -> Option<Task> {
@@ -191,12 +193,11 @@ fn run_task(cx: &WorkerContext, task: Task) {
     }
     let counters = &shared.remotes[cx.index].counters;
     counters.polled();
-    let raw = task.raw();
     match coop::budget(|| task.run()) {
-        Run::Complete => {
+        Run::Complete(done) => {
             // SAFETY: every task this executor runs was inserted into `owned` at spawn
             // (tasks refused at shutdown are never queued), and completes only once.
-            unsafe { shared.owned.remove(raw) };
+            unsafe { shared.owned.remove(done) };
             counters.completed();
         }
         Run::Idle => {}

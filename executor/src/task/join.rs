@@ -28,6 +28,9 @@ use super::{raw, RawTask};
 /// ```
 pub struct JoinHandle<T> {
     raw: RawTask,
+    /// Set once the output was taken: the task is complete and the handle is done with the
+    /// stage and the waker slot, so dropping it only releases its reference.
+    consumed: bool,
     _output: PhantomData<T>,
 }
 
@@ -47,6 +50,7 @@ impl<T> JoinHandle<T> {
     pub(crate) unsafe fn from_raw(raw: RawTask) -> Self {
         JoinHandle {
             raw,
+            consumed: false,
             _output: PhantomData,
         }
     }
@@ -96,7 +100,7 @@ impl<T> JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Awaiting a finished task in a loop must not starve the others either.
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
@@ -112,14 +116,23 @@ impl<T> Future for JoinHandle<T> {
                 cx.waker(),
             )
         };
+        if out.is_ready() {
+            self.consumed = true;
+        }
         out
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        // SAFETY: we are the join handle, giving up our reference.
-        unsafe { raw::drop_join_handle(self.raw.as_ptr()) }
+        if self.consumed {
+            // SAFETY: the output is gone and COMPLETE is final: nobody looks at the join
+            // bits any more, so only our reference is left to give up.
+            unsafe { self.raw.release() }
+        } else {
+            // SAFETY: we are the join handle, giving up our reference.
+            unsafe { raw::drop_join_handle(self.raw.as_ptr()) }
+        }
     }
 }
 

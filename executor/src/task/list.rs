@@ -8,7 +8,7 @@
 use std::ptr::NonNull;
 
 use super::raw::Header;
-use super::RawTask;
+use super::{Completed, RawTask};
 use crate::loom::sync::Mutex;
 
 /// A task's neighbours in its owner's list.
@@ -147,14 +147,16 @@ impl OwnedTasks {
         true
     }
 
-    /// Removes a completed task and releases the list's reference. Does nothing if
-    /// shutdown already took the task out (which happens only when an executor is dropped
-    /// from one of its own tasks, while that task completes).
+    /// Removes a completed task and releases the list's reference together with the
+    /// runner's. If shutdown already took the task out (which happens only when an executor
+    /// is dropped from one of its own tasks, while that task completes), releases only the
+    /// runner's.
     ///
     /// # Safety
     ///
-    /// `task` was inserted here, and not yet removed by this function.
-    pub(crate) unsafe fn remove(&self, task: RawTask) {
+    /// The task was inserted here, and not yet removed by this function.
+    pub(crate) unsafe fn remove(&self, done: Completed) {
+        let task = done.raw();
         let removed = {
             let mut shard = self.shard(task).lock();
             // SAFETY: the task was inserted here; shutdown's `pop` may have unlinked it.
@@ -168,7 +170,9 @@ impl OwnedTasks {
         };
         if removed {
             // SAFETY: the list's reference is now ours.
-            unsafe { task.release() };
+            unsafe { done.release_with_list_ref() };
+        } else {
+            drop(done);
         }
     }
 

@@ -36,11 +36,49 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 #[must_use]
 pub(crate) enum Run {
     /// The task completed (output stored, or cancelled): remove it from the owner's list.
-    Complete,
+    /// The runner's reference travels in the token, so that it can be released together
+    /// with the list's in one atomic operation.
+    Complete(Completed),
     /// The task is waiting for a wake-up (or was already gone).
     Idle,
     /// The task woke itself while running: queue it again, at the back.
     Yielded(Task),
+}
+
+/// The runner's reference to a task that just completed. Dropping it releases that
+/// reference; an owner that also holds a list entry releases both at once with
+/// [`Completed::release_with_list_ref`].
+#[must_use]
+pub(crate) struct Completed {
+    raw: RawTask,
+}
+
+impl Completed {
+    pub(crate) fn raw(&self) -> RawTask {
+        self.raw
+    }
+
+    /// Releases the runner's reference and the owner list's reference in one decrement.
+    ///
+    /// # Safety
+    ///
+    /// The caller has unlinked the task from its owner's list and so owns that list's
+    /// reference.
+    pub(crate) unsafe fn release_with_list_ref(self) {
+        let raw = self.raw;
+        std::mem::forget(self);
+        if raw.header().state.ref_dec_twice() {
+            // SAFETY: those were the last two references.
+            unsafe { (raw.header().vtable.dealloc)(raw.ptr) };
+        }
+    }
+}
+
+impl Drop for Completed {
+    fn drop(&mut self) {
+        // SAFETY: the token owns the runner's reference.
+        unsafe { raw::release(self.raw.ptr) }
+    }
 }
 
 /// An untyped, uncounted pointer to a task, used to name it in the owner's list.
@@ -114,10 +152,6 @@ impl Task {
         Task {
             raw: RawTask { ptr },
         }
-    }
-
-    pub(crate) fn raw(&self) -> RawTask {
-        self.raw
     }
 
     /// Polls the task once (or drops its future if it was aborted).

@@ -22,7 +22,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::list::Links;
 use super::state::{JoinDropped, State, ToIdle, ToNotified, ToRunning};
-use super::{JoinError, Run, Schedule, Task};
+use super::{Completed, JoinError, RawTask, Run, Schedule, Task};
 use crate::loom::cell::UnsafeCell;
 
 /// The type-erased front of every task.
@@ -230,9 +230,10 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
         ToRunning::Poll => {}
         ToRunning::Cancel => {
             cancel(cell);
-            // SAFETY: we hold the queued reference and give it up.
-            unsafe { release(ptr) };
-            return Run::Complete;
+            // Our reference goes to the caller with the outcome.
+            return Run::Complete(Completed {
+                raw: RawTask::from_ptr(ptr),
+            });
         }
         ToRunning::Gone => {
             // SAFETY: as above.
@@ -277,9 +278,10 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
                 }
                 ToIdle::Cancel => {
                     cancel(cell);
-                    // SAFETY: we still hold our reference.
-                    unsafe { release(ptr) };
-                    Run::Complete
+                    // We still hold our reference: it goes to the caller.
+                    Run::Complete(Completed {
+                        raw: RawTask::from_ptr(ptr),
+                    })
                 }
             };
         }
@@ -293,9 +295,10 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
         Err(payload) => Err(JoinError::panic(payload)),
     };
     complete(cell, out);
-    // SAFETY: we hold the queued reference and give it up.
-    unsafe { release(ptr) };
-    Run::Complete
+    // Our reference goes to the caller, which releases it with the list's in one step.
+    Run::Complete(Completed {
+        raw: RawTask::from_ptr(ptr),
+    })
 }
 
 /// # Safety

@@ -213,3 +213,32 @@ fn listener_options_and_addresses() {
         assert!(debug.contains(&addr.to_string()), "{debug}");
     });
 }
+
+#[test]
+fn several_tasks_accepting_on_one_listener_all_get_a_connection() {
+    let _w = watchdog("several_accepters", std::time::Duration::from_secs(60));
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let l = std::sync::Arc::new(ply_net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+            let addr = l.local_addr().unwrap();
+            let accepters: Vec<_> = (0..3)
+                .map(|_| {
+                    let l = l.clone();
+                    ply_net::spawn(async move { l.accept().await.map(|(s, _)| s) })
+                })
+                .collect();
+            ply_net::sleep(std::time::Duration::from_millis(20)).await;
+            let mut clients = Vec::new();
+            for _ in 0..3 {
+                clients.push(ply_net::TcpStream::connect(addr).await.unwrap());
+                ply_net::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            for a in accepters {
+                let res = ply_net::timeout(std::time::Duration::from_secs(10), a).await;
+                let stream =
+                    res.unwrap_or_else(|_| panic!("{flavor}: an accepter was never woken"));
+                stream.unwrap().unwrap();
+            }
+        });
+    }
+}

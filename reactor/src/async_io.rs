@@ -20,7 +20,7 @@ use std::task::{Context, Poll};
 /// Operations follow the readiness contract of [`Registration`]: try, and on
 /// `WouldBlock` clear the readiness and wait for the next event.
 ///
-/// One task may wait on each direction at a time (see [`Registration`]).
+/// Several tasks may wait on one direction at once (see [`Registration`]).
 ///
 /// # Examples
 ///

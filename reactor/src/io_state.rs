@@ -17,10 +17,14 @@
 //!
 //! # Waiters per direction
 //!
-//! One waker per direction: the last task to poll a direction is the one woken. A second
-//! task polling the same direction of the same registration replaces the first's waker.
-//! Share a direction between tasks through a lock of your own; the usual split (one task
-//! reads, another writes) needs nothing.
+//! Any number of tasks may wait on one direction (several tasks accepting on one
+//! listener is the common case). Each direction keeps its first waiter in a slot and the
+//! others in a list; a task polled again with the same waker (`Waker::will_wake`) is not
+//! added twice. A readiness event wakes *every* waiter of its direction: one of them
+//! takes the data or the connection, the others find `WouldBlock` and wait again. The
+//! list keeps its capacity, so waiting allocates only when more tasks than ever before
+//! wait at once. A task that stops waiting (its future dropped) leaves its waker until the
+//! next event, which wakes it once, harmlessly.
 
 use crate::loom::sync::Mutex;
 use crate::readiness::{ReadinessWord, Snapshot, READ_READY, WRITE_READY};
@@ -43,10 +47,38 @@ impl Direction {
     }
 }
 
+/// The waiters of one direction: the usual single waiter inline, others in a list.
+#[derive(Debug, Default)]
+struct Waiters {
+    first: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl Waiters {
+    /// Adds `waker` unless it (or one that wakes the same task) is already here.
+    fn add(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) => {
+                if !self.more.iter().any(|w| w.will_wake(waker)) {
+                    self.more.push(waker.clone());
+                }
+            }
+        }
+    }
+
+    /// Moves every waiter into `out`, keeping the list's capacity.
+    fn take_all(&mut self, out: &mut Vec<Waker>) {
+        out.extend(self.first.take());
+        out.extend(self.more.drain(..));
+    }
+}
+
 #[derive(Debug, Default)]
 struct Wakers {
-    reader: Option<Waker>,
-    writer: Option<Waker>,
+    reader: Waiters,
+    writer: Waiters,
 }
 
 /// Readiness and waiters of one registered fd.
@@ -73,15 +105,12 @@ impl IoState {
         }
         {
             let mut wakers = self.wakers.lock();
-            let slot = match dir {
+            let waiters = match dir {
                 Direction::Read => &mut wakers.reader,
                 Direction::Write => &mut wakers.writer,
             };
-            match slot {
-                // The same task polling again: keep its waker, no clone.
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => *slot = Some(cx.waker().clone()),
-            }
+            // The same task polling again keeps its stored waker: no clone.
+            waiters.add(cx.waker());
         }
         // Read again after publishing the waker: see the module docs.
         let snap = self.readiness.load();
@@ -97,10 +126,10 @@ impl IoState {
         self.readiness.set(tick, ready);
         let mut wakers = self.wakers.lock();
         if ready & READ_READY != 0 {
-            out.extend(wakers.reader.take());
+            wakers.reader.take_all(out);
         }
         if ready & WRITE_READY != 0 {
-            out.extend(wakers.writer.take());
+            wakers.writer.take_all(out);
         }
     }
 
@@ -108,13 +137,17 @@ impl IoState {
     pub(crate) fn shut_down(&self, out: &mut Vec<Waker>) {
         self.readiness.shut_down();
         let mut wakers = self.wakers.lock();
-        out.extend(wakers.reader.take());
-        out.extend(wakers.writer.take());
+        wakers.reader.take_all(out);
+        wakers.writer.take_all(out);
     }
 
-    /// Forgets any stored wakers (the registration is going away).
-    pub(crate) fn clear_wakers(&self) -> (Option<Waker>, Option<Waker>) {
+    /// Takes every stored waker (the registration is going away), to be dropped by the
+    /// caller outside any lock.
+    pub(crate) fn clear_wakers(&self) -> Vec<Waker> {
+        let mut out = Vec::new();
         let mut wakers = self.wakers.lock();
-        (wakers.reader.take(), wakers.writer.take())
+        wakers.reader.take_all(&mut out);
+        wakers.writer.take_all(&mut out);
+        out
     }
 }

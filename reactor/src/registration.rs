@@ -30,9 +30,9 @@ use std::task::{ready, Context, Poll};
 ///
 /// # Waiters
 ///
-/// One waiting task per direction: a second task polling the same direction replaces the
-/// first task's waker, and only the last is woken. One task reading while another writes
-/// is the supported sharing.
+/// Any number of tasks may wait on one direction; a readiness event wakes them all, and
+/// those that find nothing left (`WouldBlock`) wait again. One task reading while another
+/// writes never disturbs either.
 pub struct Registration {
     reactor: Reactor,
     io: Arc<IoState>,

@@ -179,3 +179,35 @@ fn into_inner_deregisters_and_returns_the_io() {
     futures::executor::block_on(again.read_exact(&mut b)).unwrap();
     assert_eq!(&b, b"y");
 }
+
+#[test]
+fn several_tasks_waiting_on_one_direction_are_all_served() {
+    let _w = watchdog("several_waiters", Duration::from_secs(60));
+    let (c, s) = std_tcp_pair();
+    let c = Async::new(c).unwrap();
+    let s = Arc::new(Async::new(s).unwrap());
+    // Four readers wait for one byte each on the same socket; four bytes arrive one by one.
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                futures::executor::block_on(s.read_with(|mut io| {
+                    let mut b = [0u8; 1];
+                    std::io::Read::read(&mut io, &mut b).map(|_| b[0])
+                }))
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    for byte in 1..=4u8 {
+        futures::executor::block_on(c.write_with(|mut io| std::io::Write::write(&mut io, &[byte])))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut got: Vec<u8> = readers
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(got, [1, 2, 3, 4]);
+}

@@ -6,6 +6,9 @@
 //! in the bitmap at all (writing its bit would overflow the `fd_set`), so registering one
 //! is refused with `InvalidInput`.
 //!
+//! select fails as a whole (`EBADF`) if any fd in its sets is closed, where poll(2) flags
+//! just that fd; the backend then finds the closed ones itself (see `select`).
+//!
 //! select says only "readable", "writable" or "exceptional". To report hang-up,
 //! read-closed and error like the other backends, each fd select marks is asked once more
 //! with a zero-timeout [poll(2)] of that one fd.
@@ -16,6 +19,7 @@
 use super::emulated::{poll_event_flags, poll_events, Armed, Registry};
 use super::{Event, Events, Interest, Token};
 use crate::cvt::cvt;
+use crate::fd::check_open;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
@@ -129,6 +133,19 @@ impl Selector {
         let n = match res {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+            Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
+                // An fd in the sets is closed: either another thread deregistered and
+                // closed it after the sets were built (its report is dropped by
+                // `finish_wait`, as the entry is gone), or it was closed while still
+                // registered (reported as an error and disarmed, as poll(2)'s POLLNVAL
+                // is, so the next wait does not fail again). Unlike poll, select names no
+                // culprit, so ask each fd.
+                let closed = armed.iter().filter(|a| check_open(a.fd).is_err()).map(|a| {
+                    let flags = Event::ERROR | Event::READ_CLOSED | Event::WRITE_CLOSED;
+                    (a.fd, a.token, flags)
+                });
+                return self.registry.finish_wait(false, closed, events);
+            }
             Err(e) => {
                 self.registry
                     .finish_wait(false, std::iter::empty(), events)?;

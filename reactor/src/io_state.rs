@@ -71,7 +71,7 @@ impl Waiters {
     /// Moves every waiter into `out`, keeping the list's capacity.
     fn take_all(&mut self, out: &mut Vec<Waker>) {
         out.extend(self.first.take());
-        out.extend(self.more.drain(..));
+        out.append(&mut self.more);
     }
 }
 

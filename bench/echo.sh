@@ -21,7 +21,7 @@
 # down, which batches more events per wait than a free-running server sees. The other
 # counts do not depend on timing.
 #
-# Run (about 4 minutes; needs valgrind and strace):
+# Run (about 2 minutes per configuration; needs valgrind, strace and perf):
 #
 #   cd bench && CARGO_TARGET_DIR=/work/target-bench-echo cargo build --release --bins
 #   BIN=/work/target-bench-echo/release ./echo.sh > /tmp/echo-costs.md

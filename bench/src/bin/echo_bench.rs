@@ -29,7 +29,7 @@
 //!
 //! (or with `CARGO_TARGET_DIR`, the binaries are looked up next to this one). Flags:
 //! `--rounds R` (default 5), `--seconds T` (default 1.5), `--idle K` (default 10000),
-//! `--only-config C,S` (one configuration), `--csv PATH`. About 6 minutes.
+//! `--only-config C,S` (one configuration), `--csv PATH`. About 8 minutes.
 //! Instructions and syscalls per request: `bench/echo.sh`.
 
 use ply_bench::{arg_or, median_f64};

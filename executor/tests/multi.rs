@@ -339,3 +339,47 @@ fn ping_pong_between_tasks() {
     });
     assert_eq!(rounds, 2000);
 }
+
+#[test]
+fn many_producers_and_nested_spawns_on_four_workers() {
+    let _w = watchdog("many_producers", 60);
+    // More workers than cores, four outside producers and tasks that spawn tasks: the
+    // injection queue, stealing and parking all race.
+    let ex = executor(4);
+    let producers: Vec<_> = (0..4u64)
+        .map(|p| {
+            let h = ex.handle().clone();
+            std::thread::spawn(move || {
+                let handles: Vec<_> = (0..20_000u64)
+                    .map(|i| {
+                        h.spawn(async move {
+                            if i % 100 == 0 {
+                                // A small tree of nested spawns.
+                                let subs: Vec<_> = (0..10u64)
+                                    .map(|j| ply_executor::spawn(async move { j }))
+                                    .collect();
+                                let mut s = 0;
+                                for sub in subs {
+                                    s += sub.await.unwrap();
+                                }
+                                assert_eq!(s, 45);
+                            }
+                            if i % 7 == 0 {
+                                ply_executor::yield_now().await;
+                            }
+                            p * 1_000_000 + i
+                        })
+                    })
+                    .collect();
+                let mut ok = 0;
+                for (i, h) in (0..20_000u64).zip(handles) {
+                    assert_eq!(futures::executor::block_on(h).unwrap(), p * 1_000_000 + i);
+                    ok += 1;
+                }
+                ok
+            })
+        })
+        .collect();
+    let total: u64 = producers.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(total, 80_000);
+}

@@ -106,6 +106,10 @@ pub mod docs {
     pub struct SysReadme;
     #[doc = include_str!("../../timer/README.md")]
     pub struct TimerReadme;
+    #[doc = include_str!("../../executor/README.md")]
+    pub struct ExecutorReadme;
+    #[doc = include_str!("../../docs/executor.md")]
+    pub struct Executor;
 }
 
 /// Compile-time checks that the types meant to cross threads can.

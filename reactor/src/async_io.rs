@@ -274,6 +274,53 @@ impl<T: AsRawFd> Async<T> {
     }
 }
 
+impl<T: AsRawFd> Async<T> {
+    /// Reads from a byte stream (a TCP or Unix stream socket, a pipe): `op` asks for
+    /// `len` bytes (the size of the buffer or buffers it reads into), and the task waits
+    /// for readability as needed. Like [`poll_read_with`](Self::poll_read_with), but a read
+    /// that returns fewer bytes than `len` is taken to have drained the fd, so the
+    /// readiness is cleared without the extra read that would only say `WouldBlock`: one
+    /// syscall saved per message smaller than the buffer. Bytes that arrive later raise a
+    /// new edge with a newer tick, which the clear leaves alone.
+    ///
+    /// Only for byte streams: for a datagram socket a short read says nothing about what
+    /// is left.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `op` returns other than `WouldBlock`, or a reactor shut down.
+    #[inline]
+    pub fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        self.registration
+            .poll_stream_io(Direction::Read, cx, len, || op(io))
+    }
+
+    /// Writes to a byte stream: `op` offers `len` bytes, and a write that takes fewer is
+    /// taken to have filled the send buffer, so the readiness is cleared without the extra
+    /// write that would say `WouldBlock`. See [`poll_read_stream`](Self::poll_read_stream).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `op` returns other than `WouldBlock`, or a reactor shut down.
+    #[inline]
+    pub fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        self.registration
+            .poll_stream_io(Direction::Write, cx, len, || op(io))
+    }
+}
+
 impl<T: AsRawFd> AsRawFd for Async<T> {
     fn as_raw_fd(&self) -> RawFd {
         self.get_ref().as_raw_fd()

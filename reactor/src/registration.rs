@@ -213,6 +213,35 @@ impl Registration {
     }
 }
 
+impl Registration {
+    /// [`poll_io`](Self::poll_io) for a byte-stream transfer that asked for `len` bytes:
+    /// one that moved some but fewer bytes drained the kernel's receive queue (or filled
+    /// its send buffer), so the readiness is cleared at once. That saves the next call,
+    /// which would only say `WouldBlock`: one syscall per message for a server that reads
+    /// requests smaller than its buffer. Bytes that arrive after the transfer raise a new
+    /// edge with a newer tick, which the clear leaves alone.
+    #[inline]
+    pub(crate) fn poll_stream_io(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let event = ready!(self.poll_ready(dir, cx))?;
+            match op() {
+                Ok(n) if n > 0 && n < len => {
+                    self.clear_readiness(event);
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+}
+
 impl Drop for Registration {
     fn drop(&mut self) {
         self.reactor.deregister(self.fd, self.token);

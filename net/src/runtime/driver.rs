@@ -6,7 +6,8 @@
 //! 1. ask the timer for its next deadline, and make that the timeout;
 //! 2. wait in the reactor ([`Reactor::poll`]: `epoll_wait`), which wakes the tasks whose
 //!    fds became ready;
-//! 3. fire the timers that are due, which wakes the tasks whose deadlines came.
+//! 3. if that deadline has come, fire the timers that are due, which wakes the tasks
+//!    whose deadlines came (a wake for I/O alone does not touch the timer).
 //!
 //! [`Driver`] does exactly that; the current-thread runtime uses it. The multi-threaded
 //! runtime gives each worker a [`WorkerParker`]: only one worker at a time can hold the
@@ -55,27 +56,39 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    /// The wait allowed by the caller's `timeout` and the timer's next deadline.
-    fn timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
-        let until_timer = self
-            .timer
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()));
-        match (timeout, until_timer) {
+    /// The timer's next deadline, and the wait allowed by it and the caller's `timeout`.
+    fn plan(&self, timeout: Option<Duration>) -> (Option<Instant>, Option<Duration>) {
+        let deadline = self.timer.next_deadline();
+        let until_timer = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let wait = match (timeout, until_timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        };
+        (deadline, wait)
+    }
+
+    /// After a wait: fires the timers that are due, if the deadline planned before the
+    /// wait has come. Most wakes are for I/O with no timer due, and skip the timer's lock.
+    /// A deadline registered during the wait, earlier than the planned one, woke the
+    /// reactor (the timer's unpark callback); the next park plans with it.
+    fn fire_if_due(&self, deadline: Option<Instant>) {
+        if let Some(deadline) = deadline {
+            let now = Instant::now();
+            if now >= deadline {
+                self.timer.fire_due(now);
+            }
         }
     }
 
     /// One event-loop step: wait in the reactor, then fire due timers.
     fn turn(&self, timeout: Option<Duration>) {
-        let timeout = self.timeout(timeout);
-        if let Err(e) = self.reactor.poll(timeout) {
+        let (deadline, wait) = self.plan(timeout);
+        if let Err(e) = self.reactor.poll(wait) {
             // ENOMEM from epoll_wait: do not spin; the next park tries again.
             eprintln!("ply-net: reactor wait failed: {e}");
             std::thread::sleep(Duration::from_millis(1));
         }
-        self.timer.fire_due(Instant::now());
+        self.fire_if_due(deadline);
     }
 }
 
@@ -229,15 +242,15 @@ impl WorkerParker {
         if !self.state.begin(IN_REACTOR) {
             return;
         }
-        let timeout_here = self.core.timeout(timeout);
-        match self.core.reactor.try_poll(timeout_here) {
+        let (deadline, wait) = self.core.plan(timeout);
+        match self.core.reactor.try_poll(wait) {
             Some(res) => {
                 self.state.end();
                 if let Err(e) = res {
                     eprintln!("ply-net: reactor wait failed: {e}");
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                self.core.timer.fire_due(Instant::now());
+                self.core.fire_if_due(deadline);
             }
             None => {
                 // Another worker holds the reactor (and the timers): sleep on the condvar.

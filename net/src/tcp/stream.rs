@@ -165,7 +165,7 @@ impl TcpStream {
     ///
     /// As [`read`](Self::read).
     pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_read_with(cx, |s| s.recv_vectored(bufs))).await
+        poll_fn(|cx| self.poll_read_vectored_priv(cx, bufs)).await
     }
 
     /// Reads without consuming: the bytes stay queued for the next read.
@@ -207,7 +207,7 @@ impl TcpStream {
     ///
     /// As [`write`](Self::write).
     pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_write_with(cx, |s| s.send_vectored(bufs))).await
+        poll_fn(|cx| self.poll_write_vectored_priv(cx, bufs)).await
     }
 
     /// Reads what is there now without waiting: `WouldBlock` if nothing is known to be
@@ -369,7 +369,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |s| s.recv(buf))
+        self.io.poll_read_stream(cx, buf.len(), |s| s.recv(buf))
     }
 
     pub(crate) fn poll_read_vectored_priv(
@@ -377,7 +377,8 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |s| s.recv_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.io.poll_read_stream(cx, len, |s| s.recv_vectored(bufs))
     }
 
     pub(crate) fn poll_write_priv(
@@ -385,7 +386,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_with(cx, |s| s.send(buf))
+        self.io.poll_write_stream(cx, buf.len(), |s| s.send(buf))
     }
 
     pub(crate) fn poll_write_vectored_priv(
@@ -393,7 +394,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_with(cx, |s| s.send_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.io
+            .poll_write_stream(cx, len, |s| s.send_vectored(bufs))
     }
 
     /// Reads into a buffer that may be uninitialised (for hyper's read cursor).
@@ -403,7 +406,8 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |s| s.recv_uninit(buf))
+        self.io
+            .poll_read_stream(cx, buf.len(), |s| s.recv_uninit(buf))
     }
 }
 

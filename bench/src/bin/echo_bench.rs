@@ -29,6 +29,8 @@
 //!
 //! (or with `CARGO_TARGET_DIR`, the binaries are looked up next to this one). Flags:
 //! `--rounds R` (default 5), `--seconds T` (default 1.5), `--idle K` (default 10000),
+//! `--servers a,b,..` (default the six above; `epoll-eagain` is also known: ratios go
+//! against the peer if present, else the first server),
 //! `--only-config C,S` (one configuration), `--csv PATH`. About 8 minutes.
 //! Instructions and syscalls per request: `bench/echo.sh`.
 
@@ -120,6 +122,8 @@ fn main() -> io::Result<()> {
     let idle: usize = arg_or("--idle", 10_000);
     let only: String = arg_or("--only-config", String::new());
     let csv_path: String = arg_or("--csv", String::new());
+    let list: String = arg_or("--servers", SERVERS.join(","));
+    let servers: Vec<&str> = list.split(',').collect();
     let mut csv = String::from("connections,size,server,rps,cpu_us_per_req,rps_ratio,cpu_ratio\n");
 
     let mut configs = Vec::new();
@@ -146,20 +150,20 @@ fn main() -> io::Result<()> {
         .map(|a| a.to_string())
         .collect();
         // rps[i][round], cpu ns per request[i][round]
-        let n = SERVERS.len();
+        let n = servers.len();
         let mut rps = vec![Vec::new(); n];
         let mut cpu = vec![Vec::new(); n];
         for round in 0..rounds {
             for k in 0..n {
                 let i = (round + k) % n;
-                let r = run_once(SERVERS[i], &args)?;
+                let r = run_once(servers[i], &args)?;
                 rps[i].push(r["rps"]);
                 cpu[i].push(r["cpu_ns_per_req"]);
             }
             eprint!(".");
         }
         eprintln!();
-        let idx = |name: &str| SERVERS.iter().position(|s| *s == name).unwrap();
+        let idx = |name: &str| servers.iter().position(|s| *s == name);
         let ratio = |v: &Vec<Vec<f64>>, i: usize, j: usize| {
             let mut r: Vec<f64> = (0..rounds).map(|k| v[i][k] / v[j][k]).collect();
             median_f64(&mut r)
@@ -170,25 +174,28 @@ fn main() -> io::Result<()> {
         );
         println!("|---|---:|---:|---:|---:|");
         for i in 0..n {
-            let p = idx(peer(SERVERS[i]));
+            let p = idx(peer(servers[i])).unwrap_or(0);
             let m_rps = median_f64(&mut rps[i].clone());
             let m_cpu = median_f64(&mut cpu[i].clone()) / 1e3;
             let (rr, cr) = (ratio(&rps, i, p), ratio(&cpu, i, p));
             println!(
                 "| {} | {:.0} | {:.2} | {:.2} | {:.2} |",
-                SERVERS[i], m_rps, m_cpu, rr, cr
+                servers[i], m_rps, m_cpu, rr, cr
             );
             csv += &format!(
                 "{c},{s},{},{m_rps:.0},{m_cpu:.3},{rr:.3},{cr:.3}\n",
-                SERVERS[i]
+                servers[i]
             );
         }
-        let (p, e) = (idx("ply-ct"), idx("epoll"));
-        println!(
-            "\nply-ct CPU/request vs epoll floor: {:.2} (median of per-round ratios)",
-            ratio(&cpu, p, e)
-        );
-        csv += &format!("{c},{s},ply-ct/epoll,,,,{:.3}\n", ratio(&cpu, p, e));
+        for name in ["ply-ct", "epoll-eagain"] {
+            if let (Some(p), Some(e)) = (idx(name), idx("epoll")) {
+                println!(
+                    "\n{name} CPU/request vs epoll floor: {:.2} (median of per-round ratios)",
+                    ratio(&cpu, p, e)
+                );
+                csv += &format!("{c},{s},{name}/epoll,,,,{:.3}\n", ratio(&cpu, p, e));
+            }
+        }
         io::stdout().flush()?;
     }
 
@@ -197,7 +204,7 @@ fn main() -> io::Result<()> {
         println!("| server | RSS before (KiB) | RSS after (KiB) | bytes per connection |");
         println!("|---|---:|---:|---:|");
         let args = vec!["--idle".to_string(), idle.to_string()];
-        for imp in SERVERS {
+        for &imp in &servers {
             let mut runs: Vec<HashMap<String, f64>> = (0..3)
                 .map(|_| run_once(imp, &args))
                 .collect::<io::Result<_>>()?;

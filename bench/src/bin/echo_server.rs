@@ -9,7 +9,9 @@
 //! - `smol`: a `smol::LocalExecutor` run by `smol::block_on` (the reactor is driven on the
 //!   same thread while it is idle): smol's single-threaded setup;
 //! - `epoll`: a hand-written single-threaded edge-triggered epoll loop over libc: the
-//!   floor.
+//!   floor;
+//! - `epoll-eagain`: the same loop, except that it reads until `EAGAIN` instead of
+//!   stopping after a short read: what that one extra `recv` per request costs.
 //!
 //! Every async server is the echo loop a user of that runtime would write: accept, set
 //! `TCP_NODELAY`, spawn a task that reads up to 4 KiB into a `Vec` and writes it all back
@@ -70,10 +72,13 @@ fn main() -> io::Result<()> {
                 .build()?,
         ),
         "smol" => smol(addr),
-        "epoll" => epoll::run(addr),
+        "epoll" => epoll::run(addr, true),
+        "epoll-eagain" => epoll::run(addr, false),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("--impl {other:?}: use ply-ct|ply-mt|tokio-ct|tokio-mt|smol|epoll"),
+            format!(
+                "--impl {other:?}: use ply-ct|ply-mt|tokio-ct|tokio-mt|smol|epoll|epoll-eagain"
+            ),
         )),
     }
 }
@@ -225,7 +230,9 @@ mod epoll {
         }
     }
 
-    pub(super) fn run(addr: SocketAddr) -> io::Result<()> {
+    /// `short_read_drains`: stop reading after a short read (the floor); `false` reads
+    /// until `EAGAIN` (`--impl epoll-eagain`, to measure what that extra `recv` costs).
+    pub(super) fn run(addr: SocketAddr, short_read_drains: bool) -> io::Result<()> {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let lfd = listener.as_raw_fd();
@@ -263,7 +270,7 @@ mod epoll {
                 }
                 let slot = &mut conns[fd as usize];
                 let done = match slot {
-                    Some(c) => serve(c).is_err(),
+                    Some(c) => serve(c, short_read_drains).is_err(),
                     None => false,
                 };
                 if done {
@@ -339,7 +346,7 @@ mod epoll {
     }
 
     /// Serves one event on a connection; `Err` means close it.
-    fn serve(c: &mut Conn) -> io::Result<()> {
+    fn serve(c: &mut Conn, short_read_drains: bool) -> io::Result<()> {
         if !flush(c)? {
             return Ok(());
         }
@@ -367,7 +374,7 @@ mod epoll {
             c.start = 0;
             c.end = n as usize;
             // A short read drained the socket: wait for the next edge.
-            if !flush(c)? || c.end < super::BUF {
+            if !flush(c)? || (short_read_drains && c.end < super::BUF) {
                 return Ok(());
             }
         }

@@ -39,10 +39,6 @@ use crate::task::{Run, Task};
 pub(crate) const GLOBAL_INTERVAL: u32 = 61;
 /// Consecutive polls from the LIFO slot before the queue gets a turn.
 pub(crate) const MAX_LIFO_STREAK: u8 = 3;
-/// Looks at the queues before a worker parks.
-const SPIN_ROUNDS: u32 = 8;
-/// CPU pause instructions between two looks.
-const SPIN_PAUSES: u32 = 64;
 
 /// Per-worker state reachable from the thread-local context while the worker runs.
 pub(crate) struct WorkerContext {
@@ -246,16 +242,10 @@ pub(crate) fn try_schedule_local(shared: &Arc<Shared>, task: Task, lifo: bool) -
 
 fn park<P: Park>(cx: &WorkerContext, parker: &mut P) {
     let shared = cx.shared();
-    // Parking and being unparked cost two futex calls and a context switch; work often
-    // arrives within microseconds (a producer mid-burst). Look again a few times first.
-    for _ in 0..SPIN_ROUNDS {
-        for _ in 0..SPIN_PAUSES {
-            std::hint::spin_loop();
-        }
-        if shared.has_stealable_work() {
-            return;
-        }
-    }
+    // No spinning before parking: a spin of a few hundred `pause`s cost 17-28 us per park
+    // on the shared 2-core machine ply is measured on, and took that CPU from the threads
+    // doing the work (docs/benchmarks.md, "Why ply misses"). The worker looks at the
+    // queues once more below and parks; a producer wakes it.
     {
         let mut core = cx.core.borrow_mut();
         if core.lifo.is_some() || !core.queue.is_empty() {

@@ -40,8 +40,14 @@ fn sleeps_from_many_threads_never_early() {
                         futures::executor::block_on(ply_timer::sleep(d));
                         let took = start.elapsed();
                         assert!(took >= d, "{took:?} < {d:?}");
-                        // Lateness: only a generous bound, the machine is shared.
-                        assert!(took < d + Duration::from_secs(2), "{took:?} for {d:?}");
+                        // Lateness: only a generous bound, the machine is shared (and
+                        // valgrind, which runs one thread at a time, stretches it more).
+                        let slack = if std::env::var_os("PLY_UNDER_VALGRIND").is_some() {
+                            Duration::from_secs(60)
+                        } else {
+                            Duration::from_secs(2)
+                        };
+                        assert!(took < d + slack, "{took:?} for {d:?}");
                     }
                 })
             })

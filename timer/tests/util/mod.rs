@@ -15,6 +15,13 @@ pub(crate) fn with_watchdog<T: Send + 'static>(
     limit: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> T {
+    // valgrind (`.ci/valgrind` sets PLY_UNDER_VALGRIND) runs one thread at a time and
+    // each instruction dozens of times slower: the bound still catches a hang.
+    let limit = if std::env::var_os("PLY_UNDER_VALGRIND").is_some() {
+        limit * 10
+    } else {
+        limit
+    };
     let (tx, rx) = mpsc::channel();
     let worker = std::thread::spawn(move || {
         let out = f();

@@ -502,3 +502,59 @@ mod tests {
         assert!(args.rest.is_empty());
     }
 }
+
+/// What the experiments (`experiment_*`) share: flags, where figures go, the fd limit.
+pub mod experiment {
+    use std::io;
+    use std::path::PathBuf;
+    use std::str::FromStr;
+
+    /// The value after `flag` on the command line (`--flag value`), or `default` if the
+    /// flag is absent or its value does not parse.
+    ///
+    /// ```
+    /// let rounds: usize = ply_examples::experiment::arg_or("--rounds", 7);
+    /// assert_eq!(rounds, 7);
+    /// ```
+    pub fn arg_or<T: FromStr>(flag: &str, default: T) -> T {
+        let args: Vec<String> = std::env::args().collect();
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// `docs/figures/` in the repository: where every experiment writes its CSV and SVG.
+    pub fn figures_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/figures")
+    }
+
+    /// Raises the soft limit on open files to the hard limit ([getrlimit(2)]); returns the
+    /// new soft limit.
+    ///
+    /// # Errors
+    ///
+    /// If the limit cannot be read or set.
+    ///
+    /// [getrlimit(2)]: https://man7.org/linux/man-pages/man2/getrlimit.2.html
+    pub fn raise_fd_limit() -> io::Result<usize> {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `lim` is a valid rlimit for the kernel to fill.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            // SAFETY: `lim` is a valid rlimit; raising the soft limit up to the hard one
+            // needs no privilege.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == -1 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX))
+    }
+}

@@ -54,10 +54,10 @@
 //! gives instructions per iteration. callgrind sees userspace only: the kernel's share of
 //! a wait shows in the wall-clock table, not in these counts.
 
+use ply_examples::experiment::{arg_or, figures_dir, raise_fd_limit};
 use ply_sys::{Backend, Events, Interest, Selector, Token};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The registered fd counts measured.
@@ -374,10 +374,6 @@ fn summary(results: &[Sample]) {
     }
 }
 
-fn figures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/figures")
-}
-
 fn write_csv(path: &std::path::Path, results: &[Sample], rounds: usize) -> io::Result<()> {
     let mut out =
         String::from("n,contender,ns_per_iteration,ratio_vs_epoll,iterations_per_run,rounds\n");
@@ -468,27 +464,6 @@ fn plot(path: &std::path::Path, results: &[Sample]) -> Result<(), Box<dyn std::e
     Ok(())
 }
 
-/// Raises the soft limit on open files to the hard limit; returns the new soft limit.
-fn raise_fd_limit() -> io::Result<usize> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid rlimit for the kernel to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    if lim.rlim_cur < lim.rlim_max {
-        lim.rlim_cur = lim.rlim_max;
-        // SAFETY: `lim` is a valid rlimit; raising the soft limit up to the hard one needs
-        // no privilege.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX))
-}
-
 /// One contender in a comparison: a name and a closure that runs the workload once and
 /// returns how long it took.
 struct Contender<'a> {
@@ -568,16 +543,6 @@ fn print_table(workload: &str, per: u64, rows: &[Row]) {
             r.ratio_to_first
         );
     }
-}
-
-/// The value after `flag` on the command line, or `default`.
-fn arg_or<T: std::str::FromStr>(flag: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// The value after `--only`, if given: run one contender once, for callgrind.

@@ -59,10 +59,11 @@
 //! `--reps R` the runs per server and N (default 3); `--replot` redraws the SVG from the
 //! CSV without measuring.
 
+use ply_examples::experiment::{arg_or, figures_dir, raise_fd_limit};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
@@ -740,27 +741,6 @@ fn meminfo_kib(name: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Raises the soft limit on open files to the hard limit; returns the new soft limit.
-fn raise_fd_limit() -> io::Result<usize> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid rlimit for the kernel to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    if lim.rlim_cur < lim.rlim_max {
-        lim.rlim_cur = lim.rlim_max;
-        // SAFETY: `lim` is a valid rlimit; raising the soft limit up to the hard one needs
-        // no privilege.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX))
-}
-
 // ---------------------------------------------------------------------------------------
 // Output
 
@@ -798,10 +778,6 @@ fn summary(results: &[Measurement]) {
             last.cpu_us_per_request,
         );
     }
-}
-
-fn figures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/figures")
 }
 
 fn write_csv(path: &Path, results: &[Measurement]) -> io::Result<()> {
@@ -1001,14 +977,4 @@ fn plot(path: &Path, results: &[Measurement]) -> Result<(), Box<dyn std::error::
     }
     root.present()?;
     Ok(())
-}
-
-/// Arguments of the form `--flag value`.
-fn arg_or<T: std::str::FromStr>(flag: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

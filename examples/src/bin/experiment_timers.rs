@@ -39,10 +39,11 @@
 //! `bench/src/bin/timer.rs` compares the wheel with more peers (a binary heap, tokio,
 //! async-io) and more workloads; this experiment is the simple picture for the docs.
 
+use ply_examples::experiment::{arg_or, figures_dir};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
@@ -361,20 +362,6 @@ fn summary(samples: &[Sample]) {
             s.map / s.ply
         );
     }
-}
-
-/// Arguments of the form `--flag value`.
-fn arg_or<T: std::str::FromStr>(flag: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn figures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/figures")
 }
 
 fn write_csv(path: &Path, samples: &[Sample], rounds: usize) -> io::Result<()> {

@@ -32,7 +32,10 @@ impl<'a> Contender<'a> {
 
     /// A contender that measures only part of its work itself.
     pub fn manual(name: &'static str, f: impl FnMut() -> Duration + 'a) -> Self {
-        Contender { name, run: Box::new(f) }
+        Contender {
+            name,
+            run: Box::new(f),
+        }
     }
 }
 
@@ -79,7 +82,10 @@ pub fn compare(rounds: usize, contenders: &mut [Contender<'_>]) -> Vec<Row> {
 /// table also shows the time per operation.
 pub fn print_table(workload: &str, per: u64, rows: &[Row]) {
     println!("\n### {workload}\n");
-    println!("| contender | median per run | per op | ratio vs {} |", rows[0].name);
+    println!(
+        "| contender | median per run | per op | ratio vs {} |",
+        rows[0].name
+    );
     println!("|---|---:|---:|---:|");
     for r in rows {
         let per_op = r.median.as_secs_f64() * 1e9 / per as f64;

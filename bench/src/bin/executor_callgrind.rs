@@ -47,7 +47,14 @@ const WORKLOADS: [(&str, u64); 4] = [
 fn instructions(bin: &str, who: &str, workload: &str, scale: u64) -> u64 {
     let out = Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", bin])
-        .args(["--only", who, "--workload", workload, "--scale", &scale.to_string()])
+        .args([
+            "--only",
+            who,
+            "--workload",
+            workload,
+            "--scale",
+            &scale.to_string(),
+        ])
         .output()
         .expect("valgrind not found: install it (apt-get install valgrind)");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -63,7 +70,10 @@ fn main() {
     let only: String = arg_or("--workload", String::new());
     let exe = std::env::current_exe().unwrap();
     let bin = exe.with_file_name("executor");
-    assert!(bin.exists(), "build the benchmark first: cargo build --release --bin executor");
+    assert!(
+        bin.exists(),
+        "build the benchmark first: cargo build --release --bin executor"
+    );
     let bin = bin.to_str().unwrap();
     for (workload, ops) in WORKLOADS {
         if !only.is_empty() && only != workload {

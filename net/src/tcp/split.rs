@@ -190,63 +190,6 @@ impl fmt::Debug for OwnedWriteHalf {
     }
 }
 
-macro_rules! async_read {
-    ($t:ty, $s:ident => $stream:expr) => {
-        impl futures_io::AsyncRead for $t {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                let $s = self.get_mut();
-                $stream.poll_read_priv(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $s = self.get_mut();
-                $stream.poll_read_vectored_priv(cx, bufs)
-            }
-        }
-    };
-}
-
-macro_rules! async_write {
-    ($t:ty, $s:ident => $stream:expr) => {
-        impl futures_io::AsyncWrite for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                let $s = self.get_mut();
-                $stream.poll_write_priv(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $s = self.get_mut();
-                $stream.poll_write_vectored_priv(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let $s = self.get_mut();
-                Poll::Ready($stream.shutdown(Shutdown::Write))
-            }
-        }
-    };
-}
-
 async_read!(ReadHalf<'_>, s => s.0);
 async_write!(WriteHalf<'_>, s => s.0);
 async_read!(OwnedReadHalf, s => s.stream);

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use crate::blocking::{BlockingPool, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_THREADS};
 use crate::context::{self, Current};
@@ -24,6 +25,10 @@ use crate::task::{self, JoinHandle, Run, Schedule, Task};
 const REMOTE_INTERVAL: u32 = 31;
 /// How many tasks run before the main future of `block_on` gets a chance again.
 const MAX_BATCH: u32 = 128;
+/// Polls (tasks or the main future) between two zero-timeout turns of the parker while
+/// the executor never runs out of work: the same figure as the multi-threaded
+/// executor's, measured in `docs/executor.md` ("The driver interval").
+const DRIVER_INTERVAL: u32 = 61;
 
 /// A single-threaded executor: runs `!Send` futures on the thread that owns it.
 ///
@@ -47,6 +52,11 @@ const MAX_BATCH: u32 = 128;
 /// flag, so the owner looks at it without locking) and unpark the parker. The owner
 /// drains that queue when its own is empty and every 31 tasks, so remote wake-ups are
 /// never starved. Only the owner thread ever polls or drops a task's future.
+///
+/// The parker is also the executor's *driver* (a reactor, a timer): a busy executor never
+/// parks, so every 61 polls it calls `park_timeout(Duration::ZERO)` to let the driver
+/// deliver what is due. A task that wakes itself while polled (`yield_now`, a spent
+/// budget), and a main future that does, runs again only after such a turn.
 ///
 /// The executor owns `!Send` futures, so it is itself neither `Send` nor `Sync`:
 ///
@@ -79,6 +89,8 @@ pub struct LocalExecutor<P: Park = ThreadParker> {
 /// The owner-thread state, shared (through `Rc`) with the thread-local context.
 pub(crate) struct LocalCore {
     queue: RefCell<VecDeque<Task>>,
+    /// Tasks that woke themselves while polled: they run after the next driver turn.
+    deferred: RefCell<Vec<Task>>,
     owned: RefCell<List>,
     closed: Cell<bool>,
     tick: Cell<u32>,
@@ -144,6 +156,7 @@ impl<P: Park> LocalExecutor<P> {
         LocalExecutor {
             core: Rc::new(LocalCore {
                 queue: RefCell::new(VecDeque::with_capacity(64)),
+                deferred: RefCell::new(Vec::new()),
                 owned: RefCell::new(List::default()),
                 closed: Cell::new(false),
                 tick: Cell::new(0),
@@ -228,31 +241,49 @@ impl<P: Park> LocalExecutor<P> {
         let waker = Waker::from(std::sync::Arc::new(MainWakerRef(main.clone())));
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        // Polls since the parker last had a turn, and whether the main future woke itself
+        // (so it waits for a turn like a yielded task does).
+        let mut since_turn = 0;
+        let mut main_yielded = false;
         loop {
+            if since_turn >= DRIVER_INTERVAL || main_yielded || self.core.has_only_deferred() {
+                // The driver's turn, even though there is work: see the type's docs.
+                since_turn = 0;
+                main_yielded = false;
+                parker.park_timeout(Duration::ZERO);
+                self.core.requeue_deferred();
+            }
             if main.woken.swap(false, AcqRel) {
+                since_turn += 1;
                 if let Poll::Ready(v) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                     return v;
                 }
+                main_yielded = main.woken.load(Acquire);
             }
             let mut ran = 0;
-            while ran < MAX_BATCH {
+            while ran < MAX_BATCH && since_turn < DRIVER_INTERVAL {
                 let Some(task) = self.core.next_task() else {
                     break;
                 };
                 self.core.run_task(task);
                 ran += 1;
+                since_turn += 1;
                 if main.woken.load(Acquire) {
                     break;
                 }
             }
-            if ran == 0 && !main.woken.load(Acquire) {
+            if ran == 0 && !main.woken.load(Acquire) && self.core.is_idle() {
                 self.core.remote.counters.parked();
                 parker.park();
+                since_turn = 0;
             }
         }
     }
 
     /// Runs ready tasks until none is left, without parking. Returns how many polls ran.
+    ///
+    /// A task that wakes itself while polled (`yield_now`) is ready again, so it runs
+    /// again in the same call: a task that always yields keeps this call running.
     ///
     /// # Examples
     ///
@@ -265,11 +296,16 @@ impl<P: Park> LocalExecutor<P> {
     pub fn run_until_idle(&self) -> usize {
         let _enter = context::enter(Current::Local(self.core.clone()));
         let mut ran = 0;
-        while let Some(task) = self.core.next_task() {
-            self.core.run_task(task);
-            ran += 1;
+        loop {
+            while let Some(task) = self.core.next_task() {
+                self.core.run_task(task);
+                ran += 1;
+            }
+            if !self.core.has_deferred() {
+                return ran;
+            }
+            self.core.requeue_deferred();
         }
-        ran
     }
 
     /// Returns the executor's counters.
@@ -367,7 +403,31 @@ impl LocalCore {
                 self.remote.counters.completed();
             }
             Run::Idle => {}
-            Run::Yielded(task) => self.queue.borrow_mut().push_back(task),
+            // It woke itself: it runs again after the driver had a turn.
+            Run::Yielded(task) => self.deferred.borrow_mut().push(task),
+        }
+    }
+
+    /// Nothing to run: no queued, deferred or remotely woken task.
+    fn is_idle(&self) -> bool {
+        self.queue.borrow().is_empty() && !self.has_deferred() && !self.remote.pending.load(Acquire)
+    }
+
+    fn has_deferred(&self) -> bool {
+        !self.deferred.borrow().is_empty()
+    }
+
+    /// Only deferred tasks are left to run: time for the driver's turn.
+    fn has_only_deferred(&self) -> bool {
+        self.has_deferred()
+            && self.queue.borrow().is_empty()
+            && !self.remote.pending.load(Acquire)
+    }
+
+    fn requeue_deferred(&self) {
+        let mut deferred = self.deferred.borrow_mut();
+        if !deferred.is_empty() {
+            self.queue.borrow_mut().extend(deferred.drain(..));
         }
     }
 
@@ -404,6 +464,8 @@ impl LocalCore {
         }
         let queued = std::mem::take(&mut *self.queue.borrow_mut());
         drop(queued);
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        drop(deferred);
         self.blocking.shutdown();
     }
 }

@@ -111,36 +111,46 @@ fn local_executor_with_custom_parker() {
 }
 
 #[test]
-fn executor_with_a_parker_per_worker() {
-    let _w = watchdog("executor_custom_parker", 30);
-    let parks: Vec<_> = (0..2).map(|_| Arc::new(AtomicUsize::new(0))).collect();
-    let indices = Arc::new(parking_lot::Mutex::new(Vec::new()));
-    let (pk, ix) = (parks.clone(), indices.clone());
+fn executor_with_a_shared_driver() {
+    let _w = watchdog("executor_shared_driver", 30);
+    let (driver, parks, unparks) = counting();
     let ex = Executor::builder()
         .worker_threads(2)
-        .build_with_parker(move |i| {
-            ix.lock().push(i);
-            Counting {
-                inner: ThreadParker::new(),
-                parks: pk[i].clone(),
-                unparks: Arc::new(AtomicUsize::new(0)),
-            }
-        })
+        .build_with_driver(driver)
         .unwrap();
-    assert_eq!(*indices.lock(), [0, 1]);
-    let h = ex.spawn(wake_later());
-    assert_eq!(ex.block_on(h).unwrap(), 9);
-    // Idle workers park through their own parkers.
+    // Idle workers: one of them waits in the driver.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while parks.iter().any(|p| p.load(Ordering::SeqCst) == 0) {
+    while parks.load(Ordering::SeqCst) == 0 {
         assert!(
             std::time::Instant::now() < deadline,
-            "a worker never parked"
+            "no worker parked in the driver"
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    let m = ex.handle().metrics();
-    assert!(m.parks >= 2);
+    // A spawn from outside reaches a worker however it sleeps; if the driver holder is the
+    // one picked, the unpark goes through the driver's unparker.
+    for i in 0..100 {
+        let h = ex.spawn(async move { i * 2 });
+        assert_eq!(ex.block_on(h).unwrap(), i * 2);
+    }
+    let h = ex.spawn(wake_later());
+    assert_eq!(ex.block_on(h).unwrap(), 9);
+    drop(ex);
+
+    // With one worker, the worker always waits in the driver: a spawn onto the idle
+    // executor wakes it through the driver's unparker.
+    let (driver, _parks, unparks) = counting();
+    let ex = Executor::builder()
+        .worker_threads(1)
+        .build_with_driver(driver)
+        .unwrap();
+    let mut rounds = 0;
+    while unparks.load(Ordering::SeqCst) == 0 {
+        rounds += 1;
+        assert!(rounds <= 1000, "no spawn ever went through the driver");
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(ex.block_on(ex.spawn(async { 5 })).unwrap(), 5);
+    }
 }
 
 #[test]

@@ -59,12 +59,9 @@
 mod addr;
 #[cfg(feature = "hyper")]
 pub mod hyper;
-mod loom;
 mod runtime;
 mod tcp;
 
-#[cfg(all(test, loom))]
-mod loom_tests;
 
 pub use addr::ToSocketAddrs;
 pub use runtime::{run, Builder, EnterGuard, Handle, Runtime, RuntimeStats};
@@ -113,7 +110,6 @@ pub mod docs {
 }
 
 /// Compile-time checks that the types meant to cross threads can.
-#[cfg(not(loom))]
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<TcpStream>();

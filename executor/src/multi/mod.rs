@@ -2,10 +2,11 @@
 //!
 //! # Implementation
 //!
-//! N worker threads, each with a bounded [`queue`] that other workers steal half of, a
-//! LIFO slot for the task the running task just woke, and a [`Park`]er of its own. Tasks
-//! from outside the workers go through the shared [`inject`]ion queue. Idle workers park;
-//! [`idle`] decides which one a new task wakes. The run loop is in [`worker`].
+//! N worker threads, each with a bounded [`queue`] that other workers steal half of and a
+//! LIFO slot for the task the running task just woke. Tasks from outside the workers go
+//! through the shared [`inject`]ion queue. Idle workers park ([`park`]: one in the
+//! executor's driver, the others on condvars); [`idle`] decides which one a new task
+//! wakes. The run loop is in [`worker`].
 
 use std::fmt;
 use std::future::Future;
@@ -24,11 +25,14 @@ use crate::task::{self, JoinHandle, Schedule, Task};
 
 pub(crate) mod idle;
 pub(crate) mod inject;
+pub(crate) mod park;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
 #[cfg(all(test, loom))]
 mod loom_idle;
+#[cfg(all(test, loom))]
+mod loom_park;
 #[cfg(all(test, loom))]
 mod loom_queue;
 
@@ -394,21 +398,28 @@ impl Builder {
         self
     }
 
-    /// Starts the executor with a [`ThreadParker`] per worker.
+    /// Starts the executor with no driver: every idle worker sleeps on its own condition
+    /// variable.
     ///
     /// # Errors
     ///
     /// Returns an error if a worker thread cannot be spawned.
     pub fn build(self) -> io::Result<Executor> {
-        self.build_with_parker(|_| ThreadParker::new())
+        self.start::<ThreadParker>(None)
     }
 
-    /// Starts the executor with a parker of your own for each worker: `parker(i)` makes
-    /// worker `i`'s. It is called on this thread, once per worker, before the workers start.
+    /// Starts the executor around a *driver*: something idle workers must wait in for
+    /// events to happen (a reactor, a timer wheel, both). One idle worker at a time waits
+    /// in `driver.park()`; the others sleep on their own condition variables. An unpark
+    /// aimed at a worker reaches it however it sleeps (through `driver`'s unparker if it
+    /// waits there). A worker that leaves the driver to run tasks hands it to a sleeping
+    /// worker, and busy workers give the driver a zero-timeout turn
+    /// (`driver.park_timeout(Duration::ZERO)`) every 61 ticks, so a runtime whose tasks
+    /// never stop still sees its timers and I/O. `docs/executor.md` ("Parking the
+    /// workers") has the protocol and its loom models.
     ///
-    /// This is how a reactor plugs in: e.g. worker 0 gets a parker that waits in
-    /// `epoll_wait` (with the next timer deadline as timeout), the others plain thread
-    /// parkers, or every worker a parker that competes for the reactor.
+    /// The driver is built on this thread and moved to whichever worker waits in it; its
+    /// `park` runs on worker threads with no executor borrow held, so it may wake tasks.
     ///
     /// # Errors
     ///
@@ -416,25 +427,57 @@ impl Builder {
     ///
     /// # Examples
     ///
+    /// A driver that counts its turns, around a thread parker:
+    ///
     /// ```
-    /// use ply_executor::park::ThreadParker;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use ply_executor::park::{Park, ThreadParker};
+    ///
+    /// struct Counting(ThreadParker, Arc<AtomicUsize>);
+    /// impl Park for Counting {
+    ///     type Unparker = <ThreadParker as Park>::Unparker;
+    ///     fn unparker(&self) -> Self::Unparker {
+    ///         self.0.unparker()
+    ///     }
+    ///     fn park(&mut self) {
+    ///         self.1.fetch_add(1, Ordering::Relaxed);
+    ///         self.0.park();
+    ///     }
+    ///     fn park_timeout(&mut self, d: Duration) {
+    ///         self.1.fetch_add(1, Ordering::Relaxed);
+    ///         self.0.park_timeout(d);
+    ///     }
+    /// }
+    ///
+    /// let turns = Arc::new(AtomicUsize::new(0));
     /// let ex = ply_executor::Executor::builder()
-    ///     .worker_threads(2)
-    ///     .build_with_parker(|_index| ThreadParker::new())?;
-    /// assert_eq!(ex.block_on(ex.handle().spawn(async { 1 })).unwrap(), 1);
+    ///     .worker_threads(1)
+    ///     .build_with_driver(Counting(ThreadParker::new(), turns.clone()))?;
+    /// let answer = ex.block_on(ex.spawn(async {
+    ///     // A busy task: each yield lets the driver have a turn before it runs again.
+    ///     for _ in 0..200 {
+    ///         ply_executor::yield_now().await;
+    ///     }
+    ///     42
+    /// }));
+    /// assert_eq!(answer.unwrap(), 42);
+    /// assert!(turns.load(Ordering::Relaxed) >= 200);
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn build_with_parker<P, F>(self, mut parker: F) -> io::Result<Executor>
-    where
-        P: Park + Send + 'static,
-        F: FnMut(usize) -> P,
-    {
+    pub fn build_with_driver<D: Park + Send + 'static>(self, driver: D) -> io::Result<Executor> {
+        self.start(Some(driver))
+    }
+
+    fn start<D: Park + Send + 'static>(self, driver: Option<D>) -> io::Result<Executor> {
         let n = self.workers;
+        let parking = park::Parking::new(n, driver);
         let mut parkers = Vec::with_capacity(n);
         let mut locals = Vec::with_capacity(n);
         let mut remotes = Vec::with_capacity(n);
         for i in 0..n {
-            let p = parker(i);
+            let p = park::WorkerParker::new(parking.clone(), i);
             let (local, steal) = queue::new();
             remotes.push(Remote {
                 steal,
@@ -503,9 +546,10 @@ impl Builder {
 /// Each worker has a bounded queue (256 tasks) that others steal half of, and a LIFO slot
 /// for the task the running task just woke, so message passing stays on one core. Tasks
 /// from outside the workers go through a shared injection queue, which every worker also
-/// checks every 61 tasks for fairness. An idle worker parks through its own [`Park`]er; a
-/// new task wakes at most one parked worker, and only when no worker is already searching
-/// for work. `docs/executor.md` describes the queue protocol and the parking rules.
+/// checks every 61 tasks for fairness. An idle worker waits in the executor's driver (see
+/// [`Builder::build_with_driver`]) if no other worker does, else on its own condition
+/// variable; a new task wakes at most one parked worker, and only when no worker is
+/// already searching for work. `docs/executor.md` describes the queue protocol and the parking rules.
 ///
 /// # Examples
 ///

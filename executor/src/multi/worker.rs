@@ -22,10 +22,22 @@
 //! 4. A batch from the injection queue.
 //! 5. Stealing (as a searcher): half of a randomly chosen victim's queue, trying every
 //!    other worker from there; then the injection queue again.
-//! 6. Parking.
+//! 6. Parking ([`park`](super::park)): in the executor's driver if it has one and it is
+//!    free, else on the worker's condvar.
+//!
+//! # The driver is never starved
+//!
+//! A worker that always has tasks never parks, so it would never wait in the driver, and
+//! with every worker busy nobody would: timers and I/O would stop. So every
+//! [`DRIVER_INTERVAL`] ticks the worker takes one driver turn with a zero timeout
+//! ([`WorkerParker::drive_now`]), if no other worker holds the driver. A task that wakes
+//! *itself* while it is polled (`yield_now`, or a spent cooperative budget) is *deferred*:
+//! it runs again only after such a turn, so the events it may be waiting behind get their
+//! chance first.
 
 use std::cell::RefCell;
 
+use super::park::{self as parking, IdleWorker, WorkerParker, Woken};
 use super::queue::{self, CAPACITY};
 use super::{Handle, Shared};
 use crate::context::{self, Current};
@@ -39,6 +51,10 @@ use crate::task::{Run, Task};
 pub(crate) const GLOBAL_INTERVAL: u32 = 61;
 /// Consecutive polls from the LIFO slot before the queue gets a turn.
 pub(crate) const MAX_LIFO_STREAK: u8 = 3;
+/// Ticks between two zero-timeout driver turns of a busy worker. Measured in
+/// `docs/executor.md` ("The driver interval"): the worst lateness of a 10 ms sleep beside
+/// tasks that never stop is bounded by this many polls.
+pub(crate) const DRIVER_INTERVAL: u32 = 61;
 
 /// Per-worker state reachable from the thread-local context while the worker runs.
 pub(crate) struct WorkerContext {
@@ -55,6 +71,8 @@ struct Core {
     tick: u32,
     searching: bool,
     rng: u32,
+    /// Tasks that woke themselves while polled: they run after the next driver turn.
+    deferred: Vec<Task>,
 }
 
 impl WorkerContext {
@@ -72,7 +90,12 @@ impl WorkerContext {
 }
 
 /// Runs worker `index` until the executor shuts down.
-pub(crate) fn run<P: Park>(handle: Handle, index: usize, local: queue::Local, mut parker: P) {
+pub(crate) fn run<D: Park + Send>(
+    handle: Handle,
+    index: usize,
+    local: queue::Local,
+    mut parker: WorkerParker<D>,
+) {
     let cx = WorkerContext {
         handle: handle.clone(),
         index,
@@ -83,15 +106,26 @@ pub(crate) fn run<P: Park>(handle: Handle, index: usize, local: queue::Local, mu
             tick: 0,
             searching: false,
             rng: (0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B)) | 1,
+            deferred: Vec::new(),
         }),
     };
     let _enter = context::enter(Current::Multi(handle));
     let _worker = context::set_worker(&cx);
     let shared = cx.shared();
     while !shared.shutdown.load(Acquire) {
-        let task = {
+        let turn = {
             let mut core = cx.core.borrow_mut();
             core.tick = core.tick.wrapping_add(1);
+            let idle_soon = core.lifo.is_none() && core.queue.is_empty();
+            core.tick.is_multiple_of(DRIVER_INTERVAL) || (idle_soon && !core.deferred.is_empty())
+        };
+        if turn {
+            // No borrow of the core is held: the driver's wakes land in it.
+            parker.drive_now();
+            requeue_deferred(&cx, &mut cx.core.borrow_mut());
+        }
+        let task = {
+            let mut core = cx.core.borrow_mut();
             next_task(&cx, &mut core).or_else(|| steal_work(&cx, &mut core))
         };
         match task {
@@ -103,13 +137,28 @@ pub(crate) fn run<P: Park>(handle: Handle, index: usize, local: queue::Local, mu
     // until the executor drops their futures).
     let mut core = cx.core.borrow_mut();
     let lifo = core.lifo.take();
-    let mut dropped = Vec::new();
+    let mut dropped = std::mem::take(&mut core.deferred);
     while let Some(task) = core.queue.pop() {
         dropped.push(task);
     }
     drop(core);
     drop(lifo);
     drop(dropped);
+}
+
+/// Moves the deferred tasks to the back of the local queue, after a driver turn.
+fn requeue_deferred(cx: &WorkerContext, core: &mut Core) {
+    if core.deferred.is_empty() {
+        return;
+    }
+    let shared = cx.shared();
+    let mut deferred = std::mem::take(&mut core.deferred);
+    for task in deferred.drain(..) {
+        core.queue.push_back(task, &shared.inject);
+    }
+    // Keep the allocation for the next round.
+    core.deferred = deferred;
+    shared.notify_parked();
 }
 
 fn next_task(cx: &WorkerContext, core: &mut Core) -> Option<Task> {
@@ -197,7 +246,8 @@ fn run_task(cx: &WorkerContext, task: Task) {
             counters.completed();
         }
         Run::Idle => {}
-        Run::Yielded(task) => schedule_local(cx, &mut cx.core.borrow_mut(), task, false),
+        // It woke itself: it runs again after the driver had a turn.
+        Run::Yielded(task) => cx.core.borrow_mut().deferred.push(task),
     }
 }
 
@@ -240,46 +290,39 @@ pub(crate) fn try_schedule_local(shared: &Arc<Shared>, task: Task, lifo: bool) -
     })
 }
 
-fn park<P: Park>(cx: &WorkerContext, parker: &mut P) {
-    let shared = cx.shared();
+fn park<D: Park + Send>(cx: &WorkerContext, parker: &mut WorkerParker<D>) {
     // No spinning before parking: a spin of a few hundred `pause`s cost 17-28 us per park
     // on the shared 2-core machine ply is measured on, and took that CPU from the threads
     // doing the work (docs/benchmarks.md, "Why ply misses"). The worker looks at the
     // queues once more below and parks; a producer wakes it.
-    {
+    let was_searching = {
         let mut core = cx.core.borrow_mut();
-        if core.lifo.is_some() || !core.queue.is_empty() {
+        if core.lifo.is_some() || !core.queue.is_empty() || !core.deferred.is_empty() {
             return;
         }
-        let was_searching = core.searching;
-        core.searching = false;
-        drop(core);
-        if shared
-            .idle
-            .transition_worker_to_parked(cx.index, was_searching)
-        {
-            // Producers saw us searching and woke nobody: look once more before sleeping.
-            shared.notify_if_work_pending();
-        }
+        std::mem::replace(&mut core.searching, false)
+    };
+    match parking::go_idle(&cx.shared().idle, parker, was_searching, cx) {
+        Woken::LocalWork | Woken::Shutdown => {}
+        Woken::Notified => cx.core.borrow_mut().searching = true,
     }
-    while !shared.shutdown.load(Acquire) {
-        shared.remotes[cx.index].counters.parked();
-        parker.park();
-        let mut core = cx.core.borrow_mut();
-        if core.lifo.is_some() || !core.queue.is_empty() {
-            // The parker (a reactor, say) woke tasks on this thread: run them.
-            if !shared.idle.unpark_worker_by_id(cx.index) {
-                core.searching = true;
-            }
-            return;
-        }
-        if !shared.idle.is_parked(cx.index) {
-            // A producer picked us, already counted as searching.
-            core.searching = true;
-            return;
-        }
-        // Spurious wake-up (or the parker's own timeout): keep sleeping.
+}
+
+impl IdleWorker for WorkerContext {
+    fn has_local_work(&self) -> bool {
+        let core = self.core.borrow();
+        core.lifo.is_some() || !core.queue.is_empty()
     }
-    // Shutting down: leave the parked list so the counts stay consistent.
-    let _ = shared.idle.unpark_worker_by_id(cx.index);
+
+    fn notify_if_work_pending(&self) {
+        self.shared().notify_if_work_pending();
+    }
+
+    fn is_shutdown(&self) -> bool {
+        self.shared().shutdown.load(Acquire)
+    }
+
+    fn count_park(&self) {
+        self.shared().remotes[self.index].counters.parked();
+    }
 }

@@ -2,8 +2,7 @@
 
 pub(crate) mod driver;
 
-use crate::loom::sync::Arc;
-use driver::{Core, Driver, WorkerParker};
+use driver::{Core, Driver};
 use ply_executor::{Executor, JoinHandle, LocalExecutor};
 use ply_reactor::{Reactor, ReactorStats};
 use ply_sys::Backend;
@@ -11,6 +10,7 @@ use ply_timer::{Timer, TimerHandle};
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 
 /// Which executor a [`Runtime`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,14 +122,13 @@ impl Builder {
                 if let Some(n) = self.workers {
                     b = b.worker_threads(n);
                 }
-                let core_for = core.clone();
                 let ex = b
                     .around_worker(move |run: &mut dyn FnMut()| {
                         let _reactor = reactor.enter();
                         let _timer = timer.enter();
                         run();
                     })
-                    .build_with_parker(move |_| WorkerParker::new(core_for.clone()))?;
+                    .build_with_driver(Driver::new(core.clone()))?;
                 ExecutorKind::Multi(ex)
             }
         };
@@ -171,7 +170,12 @@ enum ExecutorKind {
 ///   for one core's worth of work, and it runs `!Send` tasks.
 /// - **Multi-threaded** ([`Runtime::new`]): worker threads with work stealing. One idle
 ///   worker at a time waits in the selector; the others sleep on their own condition
-///   variables and are woken when work arrives.
+///   variables and are woken when work arrives. A worker that leaves the selector to run
+///   tasks hands it to a sleeping one.
+///
+/// Both drive their reactor and timers even when tasks never stop: every 61 polls, and
+/// before a task that yielded runs again, the executor gives the driver a turn with a zero
+/// timeout.
 ///
 /// While a runtime's code runs (in `block_on`, or on its workers), its reactor and timer
 /// are *current*, so [`TcpStream::connect`](crate::TcpStream::connect) and

@@ -30,8 +30,6 @@ pub(crate) mod queue;
 pub(crate) mod worker;
 
 #[cfg(all(test, loom))]
-mod loom_idle;
-#[cfg(all(test, loom))]
 mod loom_park;
 #[cfg(all(test, loom))]
 mod loom_queue;

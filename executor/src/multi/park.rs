@@ -395,6 +395,15 @@ pub(crate) struct WorkerUnparker<D: Park> {
     index: usize,
 }
 
+impl<D: Park> Clone for WorkerUnparker<D> {
+    fn clone(&self) -> Self {
+        WorkerUnparker {
+            shared: self.shared.clone(),
+            index: self.index,
+        }
+    }
+}
+
 impl<D: Park + Send + 'static> Unpark for WorkerUnparker<D> {
     fn unpark(&self) {
         self.shared.unpark(self.index);

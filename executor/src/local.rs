@@ -419,9 +419,7 @@ impl LocalCore {
 
     /// Only deferred tasks are left to run: time for the driver's turn.
     fn has_only_deferred(&self) -> bool {
-        self.has_deferred()
-            && self.queue.borrow().is_empty()
-            && !self.remote.pending.load(Acquire)
+        self.has_deferred() && self.queue.borrow().is_empty() && !self.remote.pending.load(Acquire)
     }
 
     fn requeue_deferred(&self) {

@@ -113,7 +113,7 @@ fn local_executor_with_custom_parker() {
 #[test]
 fn executor_with_a_shared_driver() {
     let _w = watchdog("executor_shared_driver", 30);
-    let (driver, parks, unparks) = counting();
+    let (driver, parks, _unparks) = counting();
     let ex = Executor::builder()
         .worker_threads(2)
         .build_with_driver(driver)

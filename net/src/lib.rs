@@ -62,7 +62,6 @@ pub mod hyper;
 mod runtime;
 mod tcp;
 
-
 pub use addr::ToSocketAddrs;
 pub use runtime::{run, Builder, EnterGuard, Handle, Runtime, RuntimeStats};
 pub use tcp::{

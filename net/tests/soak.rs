@@ -17,7 +17,7 @@ mod util;
 
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use ply_net::{Runtime, TcpListener, TcpStream};
+use ply_net::{Runtime, TcpListener};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -45,7 +45,10 @@ fn multi(workers: usize) -> Runtime {
 }
 
 fn current() -> Runtime {
-    Runtime::builder().current_thread().build().expect("runtime")
+    Runtime::builder()
+        .current_thread()
+        .build()
+        .expect("runtime")
 }
 
 /// How late a sleep of `d` may end while busy tasks run beside it, at most.
@@ -175,9 +178,15 @@ fn yield_loops_against_a_timer_and_a_read(rt: &Runtime, yielding: usize, flavor:
         let tasks = yielders(yielding, &stop);
         for round in 0..rounds {
             let slept = timed_sleep(Duration::from_millis(10)).await;
-            assert!(slept < LATE, "{flavor}: round {round}: a 10 ms sleep took {slept:?}");
+            assert!(
+                slept < LATE,
+                "{flavor}: round {round}: a 10 ms sleep took {slept:?}"
+            );
             let read = timed_read_from_late_peer().await;
-            assert!(read < LATE, "{flavor}: round {round}: the read took {read:?}");
+            assert!(
+                read < LATE,
+                "{flavor}: round {round}: the read took {read:?}"
+            );
         }
         stop.store(true, Ordering::Relaxed);
         for t in tasks {

@@ -96,10 +96,7 @@ fn measure(
 }
 
 /// Starts one unit of `load`, running until `stop` (or 60 s).
-async fn start_load(
-    load: &str,
-    stop: Arc<AtomicBool>,
-) -> std::io::Result<ply_net::JoinHandle<()>> {
+async fn start_load(load: &str, stop: Arc<AtomicBool>) -> std::io::Result<ply_net::JoinHandle<()>> {
     let limit = Instant::now() + Duration::from_secs(60);
     let running = move || !stop.load(Ordering::Relaxed) && Instant::now() < limit;
     Ok(match load {

@@ -20,7 +20,7 @@
 //! - At most three threads and two preemptions per execution (`LOOM_MAX_PREEMPTIONS=2`).
 
 use super::idle::Idle;
-use super::park::{go_idle, IdleWorker, Parked, Parking, WorkerParker, WorkerUnparker, Woken};
+use super::park::{go_idle, IdleWorker, Parked, Parking, Woken, WorkerParker, WorkerUnparker};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Arc;
 use crate::park::{Park, ThreadParker, Unpark};
@@ -33,7 +33,9 @@ fn parking(n: usize) -> (Vec<WorkerParker<Driver>>, <Driver as Park>::Unparker) 
     let driver = ThreadParker::new();
     let event = driver.unparker();
     let shared = Parking::new(n, Some(driver));
-    let parkers = (0..n).map(|i| WorkerParker::new(shared.clone(), i)).collect();
+    let parkers = (0..n)
+        .map(|i| WorkerParker::new(shared.clone(), i))
+        .collect();
     (parkers, event)
 }
 

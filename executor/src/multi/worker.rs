@@ -37,7 +37,7 @@
 
 use std::cell::RefCell;
 
-use super::park::{self as parking, IdleWorker, WorkerParker, Woken};
+use super::park::{self as parking, IdleWorker, Woken, WorkerParker};
 use super::queue::{self, CAPACITY};
 use super::{Handle, Shared};
 use crate::context::{self, Current};

@@ -4,7 +4,7 @@ use crate::io_state::IoState;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::park::{Begin, ParkState, Unpark};
-use crate::readiness::from_event;
+use crate::readiness::{from_event, next_tick};
 use crate::registration::Registration;
 use ply_sys::{Backend, Events, Interest, Selector, Token};
 use std::cell::RefCell;
@@ -97,7 +97,7 @@ struct Slot {
 struct Driver {
     events: Events,
     wakers: Vec<Waker>,
-    tick: u16,
+    tick: u64,
 }
 
 #[derive(Default)]
@@ -315,7 +315,7 @@ impl Reactor {
         bump(&inner.counters.polls, 1);
         bump(&inner.counters.events, driver.events.len() as u64);
 
-        driver.tick = driver.tick.wrapping_add(1);
+        driver.tick = next_tick(driver.tick);
         let tick = driver.tick;
         {
             let table = inner.table.lock();

@@ -14,7 +14,8 @@
 //!   `writable().await`, `read_with` / `write_with`, and `futures_io::AsyncRead` /
 //!   `AsyncWrite`.
 //! - [`coop`]: the hook through which a ready poll spends an executor's budget.
-//! - [`ReactorStats`]: polls, events, wakes, registrations, read at any time.
+//! - [`ReactorStats`]: polls, events, wakes, registrations, waker panics caught, read at
+//!   any time.
 //!
 //! # Who should depend on it
 //!
@@ -54,6 +55,7 @@ mod park;
 mod reactor;
 mod readiness;
 mod registration;
+mod wake;
 
 #[cfg(all(test, loom))]
 mod loom_tests;

@@ -40,7 +40,9 @@ impl Future for LeavePanickingWakers<'_> {
         let mut buf = [0; 8];
         let mut stream = self.stream;
         assert!(
-            Pin::new(&mut stream).poll_read(&mut cx, &mut buf).is_pending(),
+            Pin::new(&mut stream)
+                .poll_read(&mut cx, &mut buf)
+                .is_pending(),
             "nothing was sent yet"
         );
         assert!(self.sleep.as_mut().poll(&mut cx).is_pending());
@@ -69,7 +71,9 @@ async fn scenario(rt: &Runtime) {
     // deadline comes: the timer wakes it too.
     client.write_all(b"x").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while rt.handle().reactor().stats().waker_panics == 0 || rt.handle().timer().metrics().waker_panics == 0 {
+    while rt.handle().reactor().stats().waker_panics == 0
+        || rt.handle().timer().metrics().waker_panics == 0
+    {
         assert!(
             Instant::now() < deadline,
             "the panics were not caught: {:?} {:?}",
@@ -104,10 +108,14 @@ async fn scenario(rt: &Runtime) {
     assert_eq!(later.await.unwrap(), 42);
 }
 
+/// Builds a runtime on the thread that will use it (a current-thread runtime is not
+/// `Send`).
+type Build = fn() -> Runtime;
+
 #[test]
 fn a_panicking_waker_does_not_hang_the_runtime() {
     let _w = watchdog("panics", Duration::from_secs(120));
-    let flavors: [(&str, fn() -> Runtime); 2] = [
+    let flavors: [(&str, Build); 2] = [
         ("current_thread", current_thread),
         ("multi_thread", multi_thread),
     ];

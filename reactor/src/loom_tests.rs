@@ -51,7 +51,10 @@ fn loom_readiness_word_set_vs_clear() {
             // Readiness may only be gone if the task cleared what it had seen at the new
             // tick, i.e. after the new event, which its next operation will consume.
             assert_eq!(cleared, Clear::Cleared);
-            assert_eq!(seen_tick, NEW, "an event newer than the task's look was lost");
+            assert_eq!(
+                seen_tick, NEW,
+                "an event newer than the task's look was lost"
+            );
         }
     });
 }

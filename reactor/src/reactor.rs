@@ -219,9 +219,8 @@ impl Reactor {
             .spawn(move || loop {
                 // `poll` catches every waker's panic itself; this second net keeps the one
                 // thread every `Async` of the process depends on alive whatever happens.
-                let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    driver.poll(None)
-                }));
+                let step =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| driver.poll(None)));
                 match step {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {

@@ -259,7 +259,12 @@ mod tests {
             // (case, tick the task saw, tick in the word now, clear allowed)
             ("same turn", 5, 5, true),
             ("one turn later", 5, 6, false),
-            ("the old 16-bit alias: 65,536 turns later", 5, 5 + (1 << 16), false),
+            (
+                "the old 16-bit alias: 65,536 turns later",
+                5,
+                5 + (1 << 16),
+                false,
+            ),
             ("a 32-bit alias", 5, 5 + (1 << 32), false),
             ("a 48-bit alias", 5, 5 + (1 << 48), false),
             ("the largest tick", TICK_MAX, TICK_MAX, true),

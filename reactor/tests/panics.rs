@@ -113,7 +113,10 @@ fn one_panicking_waker_does_not_stop_the_wakes_after_it() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut woken = 0;
     while !(flag.0.load(Ordering::SeqCst) && flag2.0.load(Ordering::SeqCst)) {
-        assert!(Instant::now() < deadline, "the wakes after the panic were lost");
+        assert!(
+            Instant::now() < deadline,
+            "the wakes after the panic were lost"
+        );
         // The driver step returns normally despite the panic inside it.
         woken += reactor.poll(Some(Duration::from_millis(100))).unwrap();
     }
@@ -168,6 +171,9 @@ fn panicking_wakers_at_shutdown_and_at_deregistration_are_caught() {
         .is_pending());
     reactor.shutdown();
     assert_eq!(reactor.stats().waker_panics, 2, "the shutdown wake");
-    assert!(flag.0.load(Ordering::SeqCst), "the waker after it was woken");
+    assert!(
+        flag.0.load(Ordering::SeqCst),
+        "the waker after it was woken"
+    );
     assert!(futures::executor::block_on(reader.readable()).is_err());
 }

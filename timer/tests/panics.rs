@@ -79,7 +79,10 @@ fn one_panicking_waker_does_not_stop_the_fires_after_it() {
             .as_mut()
             .poll(&mut Context::from_waker(&panicking))
             .is_pending());
-        assert!(b.as_mut().poll(&mut Context::from_waker(&good)).is_pending());
+        assert!(b
+            .as_mut()
+            .poll(&mut Context::from_waker(&good))
+            .is_pending());
         assert!(c
             .as_mut()
             .poll(&mut Context::from_waker(&later))
@@ -87,8 +90,14 @@ fn one_panicking_waker_does_not_stop_the_fires_after_it() {
 
         // `advance` (that is, `fire_due`) returns normally and fires all three.
         assert_eq!(timer.advance(Duration::from_millis(20)), 3);
-        assert!(first.0.load(Ordering::SeqCst), "same-tick waker after the panic");
-        assert!(second.0.load(Ordering::SeqCst), "later waker after the panic");
+        assert!(
+            first.0.load(Ordering::SeqCst),
+            "same-tick waker after the panic"
+        );
+        assert!(
+            second.0.load(Ordering::SeqCst),
+            "later waker after the panic"
+        );
         let m = timer.metrics();
         assert_eq!((m.fired, m.waker_panics, m.pending), (3, 1, 0));
         assert!(a.is_elapsed() && b.is_elapsed() && c.is_elapsed());
@@ -115,7 +124,10 @@ fn a_panicking_waker_at_shutdown_is_caught() {
             .as_mut()
             .poll(&mut Context::from_waker(&panicking))
             .is_pending());
-        assert!(b.as_mut().poll(&mut Context::from_waker(&good)).is_pending());
+        assert!(b
+            .as_mut()
+            .poll(&mut Context::from_waker(&good))
+            .is_pending());
 
         // Dropping the timer shuts it down and wakes both: the drop does not unwind.
         drop(timer);

@@ -62,7 +62,7 @@ fn reset_mid_write(rt: &Runtime, flavor: &str, linger_zero: bool) {
         // Let the writer fill the buffers and wait for space.
         ply_net::sleep(Duration::from_millis(50)).await;
         if linger_zero {
-            server.set_linger(Some(Duration::ZERO)).unwrap();
+            server.set_zero_linger().unwrap();
         }
         drop(server);
 

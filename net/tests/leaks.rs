@@ -39,12 +39,12 @@ async fn cycle(listener: &TcpListener, addr: std::net::SocketAddr, i: usize) {
         }
         // SO_LINGER 0: the close resets the connection (no TIME_WAIT either side).
         2 => {
-            client.set_linger(Some(Duration::ZERO)).unwrap();
+            client.set_zero_linger().unwrap();
             drop(client);
             drop(server);
         }
         _ => {
-            server.set_linger(Some(Duration::ZERO)).unwrap();
+            server.set_zero_linger().unwrap();
             drop(server);
             drop(client);
         }

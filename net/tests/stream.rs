@@ -457,6 +457,36 @@ fn std_streams_convert_both_ways() {
     }
 }
 
+/// `set_zero_linger` then drop: an abortive close. The peer, waiting in a read, is woken
+/// with `ConnectionReset` (not end of stream), and so is a read after it.
+#[test]
+fn a_zero_linger_drop_resets_the_peer() {
+    let _w = watchdog("zero linger", Duration::from_secs(60));
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let (client, server) = pair().await;
+            server.write_all(b"hello").await.unwrap();
+            let mut head = [0; 5];
+            client.read_exact(&mut head).await.unwrap();
+            let reader = ply_net::spawn(async move {
+                let first = client.read(&mut [0; 64]).await;
+                (client, first)
+            });
+            // Most likely the reader waits by now; if not, its read meets the reset anyway.
+            ply_net::sleep(Duration::from_millis(20)).await;
+            server.set_zero_linger().unwrap();
+            assert_eq!(server.linger().unwrap(), Some(Duration::ZERO));
+            drop(server);
+            let (client, first) = within(LIMIT, "the reset read", reader).await.unwrap();
+            let err = first.expect_err("a read after an abortive close succeeded");
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{flavor}: {err:?}");
+            // The reset is reported once; after it the connection reads as closed.
+            let again = within(LIMIT, "a read after the reset", client.read(&mut [0; 8])).await;
+            assert!(matches!(again, Ok(0) | Err(_)), "{flavor}: {again:?}");
+        });
+    }
+}
+
 #[test]
 fn socket_options_round_trip() {
     let _w = watchdog("options", Duration::from_secs(30));
@@ -469,10 +499,9 @@ fn socket_options_round_trip() {
         assert!(!client.nodelay().unwrap());
         client.set_keepalive(true).unwrap();
         assert!(client.keepalive().unwrap());
-        client.set_linger(Some(Duration::from_secs(3))).unwrap();
-        assert_eq!(client.linger().unwrap(), Some(Duration::from_secs(3)));
-        client.set_linger(None).unwrap();
         assert_eq!(client.linger().unwrap(), None);
+        client.set_zero_linger().unwrap();
+        assert_eq!(client.linger().unwrap(), Some(Duration::ZERO));
         client.set_ttl(42).unwrap();
         assert_eq!(client.ttl().unwrap(), 42);
         assert_eq!(

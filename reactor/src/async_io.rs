@@ -6,11 +6,11 @@ use crate::registration::Registration;
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// An I/O object (anything [`AsRawFd`]: a socket, a pipe, a tty, an eventfd) registered
+/// An I/O object (anything [`AsFd`]: a socket, a pipe, a tty, an eventfd) registered
 /// with a [`Reactor`], with async readiness and async reads and writes.
 ///
 /// The fd is made nonblocking and registered once, edge-triggered; it is deregistered
@@ -21,6 +21,49 @@ use std::task::{Context, Poll};
 /// `WouldBlock` clear the readiness and wait for the next event.
 ///
 /// Several tasks may wait on one direction at once (see [`Registration`]).
+///
+/// # I/O safety
+///
+/// The registration names the fd by number, from registration until the `Async` drops,
+/// so that fd must stay open and be the same file all that time: were it closed (and its
+/// number reused by another open of the process), the deregistration would act on a file
+/// that is not ours. Two rules keep that promise without trusting anything unsafe:
+///
+/// - `T` must be [`AsFd`], std's I/O-safety trait: a [`BorrowedFd`] cannot be made in
+///   safe code from a number that is not an open fd, as it could be from
+///   [`AsRawFd`]'s bare `c_int` (which may be -1, or closed). A type that is only
+///   `AsRawFd` is refused:
+///
+///   ```compile_fail,E0277
+///   use std::os::fd::{AsRawFd, RawFd};
+///   struct NotAnFd;
+///   impl AsRawFd for NotAnFd {
+///       fn as_raw_fd(&self) -> RawFd { -1 }
+///   }
+///   // error: the trait bound `NotAnFd: AsFd` is not satisfied
+///   let _ = ply_reactor::Async::new(NotAnFd);
+///   ```
+///
+/// - `Async` holds `T` by value and hands out only `&T` in safe code. Any `&mut T` would
+///   let safe code close or replace the fd under the live registration, if only by
+///   `*io = other` or [`std::mem::swap`]; no bound on `T` can rule that out. So the
+///   methods that give out `&mut T` ([`get_mut`](Self::get_mut),
+///   [`read_with_mut`](Self::read_with_mut), [`write_with_mut`](Self::write_with_mut) and
+///   their poll forms) are `unsafe`, and `futures_io::AsyncRead`/`AsyncWrite` for
+///   `Async<T>`, which must call `Read::read(&mut T)`, need `T:` [`IoSafe`]: the unsafe
+///   promise that `T`'s own `&mut self` methods leave the fd alone. Types whose reads go
+///   through `&T` (`&File`, `&TcpStream`, ply-sys's `&Socket`) get the same traits on
+///   `&Async<T>` with no unsafe anywhere.
+///
+///   ```compile_fail,E0133
+///   # fn main() -> std::io::Result<()> {
+///   let (r, _w) = ply_sys::pipe()?;
+///   let mut reader = ply_reactor::Async::new(std::fs::File::from(r))?;
+///   // error[E0133]: call to unsafe function
+///   *reader.get_mut() = std::fs::File::open("/dev/null")?;
+///   # Ok(())
+///   # }
+///   ```
 ///
 /// # Examples
 ///
@@ -47,13 +90,13 @@ use std::task::{Context, Poll};
 /// })
 /// # }
 /// ```
-pub struct Async<T: AsRawFd> {
+pub struct Async<T: AsFd> {
     // Field order is drop order: deregister first, then close.
     registration: Registration,
     io: Option<T>,
 }
 
-impl<T: AsRawFd> Async<T> {
+impl<T: AsFd> Async<T> {
     /// Registers `io` with the current reactor ([`Reactor::current`]: the one entered on
     /// this thread, else the global fallback reactor) and makes it nonblocking.
     ///
@@ -70,11 +113,12 @@ impl<T: AsRawFd> Async<T> {
     ///
     /// Those of [`Reactor::register`] and of making the fd nonblocking.
     pub fn new_in(io: T, reactor: &Reactor) -> io::Result<Async<T>> {
-        // SAFETY: `io` owns (or borrows for its whole life) the open fd it reports, and we
-        // hold `io` for the duration of this borrow.
-        let fd = unsafe { BorrowedFd::borrow_raw(io.as_raw_fd()) };
+        // `AsFd` vouches that this is an open fd for as long as `io` is borrowed; `Async`
+        // keeps `io` from now on and lets no safe code replace it (see "I/O safety"), so
+        // the number stays ours until the registration, dropped first, forgets it.
+        let fd = io.as_fd();
         ply_sys::set_nonblocking(fd, true)?;
-        let registration = reactor.register(io.as_raw_fd())?;
+        let registration = reactor.register(fd.as_raw_fd())?;
         Ok(Async {
             registration,
             io: Some(io),
@@ -86,8 +130,16 @@ impl<T: AsRawFd> Async<T> {
         self.io.as_ref().expect("io is present until into_inner")
     }
 
-    /// The inner object, mutably. Do not close or replace its fd.
-    pub fn get_mut(&mut self) -> &mut T {
+    /// The inner object, mutably.
+    ///
+    /// # Safety
+    ///
+    /// The fd registered with the reactor must stay open and be the same file until the
+    /// `Async` drops or [`into_inner`](Self::into_inner) returns: through the returned
+    /// reference the caller must not close the fd, replace `T`'s fd with another (for
+    /// example with `*io = other` or [`std::mem::swap`]), or move it out. Reading, writing
+    /// and setting options are fine. See "I/O safety" on [`Async`].
+    pub unsafe fn get_mut(&mut self) -> &mut T {
         self.io.as_mut().expect("io is present until into_inner")
     }
 
@@ -159,11 +211,16 @@ impl<T: AsRawFd> Async<T> {
     /// # Errors
     ///
     /// As [`read_with`](Self::read_with).
-    pub async fn read_with_mut<R>(
+    ///
+    /// # Safety
+    ///
+    /// `op` must not close or replace the fd: as for [`get_mut`](Self::get_mut).
+    pub async unsafe fn read_with_mut<R>(
         &mut self,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_read_with_mut(cx, &mut op)).await
+        // SAFETY: our caller made `poll_read_with_mut`'s promise for `op`.
+        poll_fn(|cx| unsafe { self.poll_read_with_mut(cx, &mut op) }).await
     }
 
     /// Runs `op` until it returns something other than `WouldBlock`, waiting for
@@ -181,11 +238,16 @@ impl<T: AsRawFd> Async<T> {
     /// # Errors
     ///
     /// As [`write_with`](Self::write_with).
-    pub async fn write_with_mut<R>(
+    ///
+    /// # Safety
+    ///
+    /// `op` must not close or replace the fd: as for [`get_mut`](Self::get_mut).
+    pub async unsafe fn write_with_mut<R>(
         &mut self,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_write_with_mut(cx, &mut op)).await
+        // SAFETY: our caller made `poll_write_with_mut`'s promise for `op`.
+        poll_fn(|cx| unsafe { self.poll_write_with_mut(cx, &mut op) }).await
     }
 
     /// Poll form of [`read_with`](Self::read_with), for hand-written futures and
@@ -209,8 +271,12 @@ impl<T: AsRawFd> Async<T> {
     /// # Errors
     ///
     /// As [`read_with`](Self::read_with).
+    ///
+    /// # Safety
+    ///
+    /// `op` must not close or replace the fd: as for [`get_mut`](Self::get_mut).
     #[inline]
-    pub fn poll_read_with_mut<R>(
+    pub unsafe fn poll_read_with_mut<R>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
@@ -239,8 +305,12 @@ impl<T: AsRawFd> Async<T> {
     /// # Errors
     ///
     /// As [`write_with`](Self::write_with).
+    ///
+    /// # Safety
+    ///
+    /// `op` must not close or replace the fd: as for [`get_mut`](Self::get_mut).
     #[inline]
-    pub fn poll_write_with_mut<R>(
+    pub unsafe fn poll_write_with_mut<R>(
         &mut self,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&mut T) -> io::Result<R>,
@@ -250,7 +320,7 @@ impl<T: AsRawFd> Async<T> {
     }
 }
 
-impl<T: AsRawFd> Async<T> {
+impl<T: AsFd> Async<T> {
     /// Runs `op` once if the fd is known to be readable, without waiting; otherwise
     /// returns `WouldBlock` without a syscall. A `WouldBlock` from `op` clears the
     /// readiness, so a following [`readable`](Self::readable) waits for a new event.
@@ -274,7 +344,7 @@ impl<T: AsRawFd> Async<T> {
     }
 }
 
-impl<T: AsRawFd> Async<T> {
+impl<T: AsFd> Async<T> {
     /// Reads from a byte stream (a TCP or Unix stream socket, a pipe): `op` asks for
     /// `len` bytes (the size of the buffer or buffers it reads into), and the task waits
     /// for readability as needed. Like [`poll_read_with`](Self::poll_read_with), but a read
@@ -321,31 +391,32 @@ impl<T: AsRawFd> Async<T> {
     }
 }
 
-impl<T: AsRawFd> AsRawFd for Async<T> {
+impl<T: AsFd> AsRawFd for Async<T> {
     fn as_raw_fd(&self) -> RawFd {
-        self.get_ref().as_raw_fd()
+        self.get_ref().as_fd().as_raw_fd()
     }
 }
 
-impl<T: AsRawFd + AsFd> AsFd for Async<T> {
+impl<T: AsFd> AsFd for Async<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.get_ref().as_fd()
     }
 }
 
-impl<T: AsRawFd + fmt::Debug> fmt::Debug for Async<T> {
+impl<T: AsFd + fmt::Debug> fmt::Debug for Async<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Async").field("io", &self.io).finish()
     }
 }
 
-impl<T: AsRawFd + Read + Unpin> futures_io::AsyncRead for Async<T> {
+impl<T: AsFd + IoSafe + Read + Unpin> futures_io::AsyncRead for Async<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_read_with_mut(cx, |io| io.read(buf))
+        // SAFETY: `T: IoSafe`: its `Read::read` leaves the fd alone.
+        unsafe { self.get_mut().poll_read_with_mut(cx, |io| io.read(buf)) }
     }
 
     fn poll_read_vectored(
@@ -353,18 +424,22 @@ impl<T: AsRawFd + Read + Unpin> futures_io::AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut()
-            .poll_read_with_mut(cx, |io| io.read_vectored(bufs))
+        // SAFETY: `T: IoSafe`: its `Read::read_vectored` leaves the fd alone.
+        unsafe {
+            self.get_mut()
+                .poll_read_with_mut(cx, |io| io.read_vectored(bufs))
+        }
     }
 }
 
-impl<T: AsRawFd + Write + Unpin> futures_io::AsyncWrite for Async<T> {
+impl<T: AsFd + IoSafe + Write + Unpin> futures_io::AsyncWrite for Async<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_with_mut(cx, |io| io.write(buf))
+        // SAFETY: `T: IoSafe`: its `Write::write` leaves the fd alone.
+        unsafe { self.get_mut().poll_write_with_mut(cx, |io| io.write(buf)) }
     }
 
     fn poll_write_vectored(
@@ -372,12 +447,16 @@ impl<T: AsRawFd + Write + Unpin> futures_io::AsyncWrite for Async<T> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut()
-            .poll_write_with_mut(cx, |io| io.write_vectored(bufs))
+        // SAFETY: `T: IoSafe`: its `Write::write_vectored` leaves the fd alone.
+        unsafe {
+            self.get_mut()
+                .poll_write_with_mut(cx, |io| io.write_vectored(bufs))
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_write_with_mut(cx, |io| io.flush())
+        // SAFETY: `T: IoSafe`: its `Write::flush` leaves the fd alone.
+        unsafe { self.get_mut().poll_write_with_mut(cx, |io| io.flush()) }
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -386,7 +465,7 @@ impl<T: AsRawFd + Write + Unpin> futures_io::AsyncWrite for Async<T> {
     }
 }
 
-impl<T: AsRawFd> futures_io::AsyncRead for &Async<T>
+impl<T: AsFd> futures_io::AsyncRead for &Async<T>
 where
     for<'a> &'a T: Read,
 {
@@ -407,7 +486,7 @@ where
     }
 }
 
-impl<T: AsRawFd> futures_io::AsyncWrite for &Async<T>
+impl<T: AsFd> futures_io::AsyncWrite for &Async<T>
 where
     for<'a> &'a T: Write,
 {
@@ -435,3 +514,89 @@ where
         self.poll_flush(cx)
     }
 }
+
+/// An I/O type whose `&mut self` methods never close or replace its fd, so that
+/// `futures_io::AsyncRead` and `AsyncWrite` for [`Async<T>`] may call them (`Read::read`,
+/// `Write::write`, `flush`, …) through a `&mut T` while the fd is registered.
+///
+/// [`Async`] gives out `&mut T` only through `unsafe` methods (see "I/O safety" on
+/// [`Async`]). Its `AsyncRead`/`AsyncWrite` impls need a `&mut T` to call `Read` and
+/// `Write`, but it is not the caller's code that runs there, it is `T`'s own impls; this
+/// trait is `T`'s promise about them, which is why implementing it is `unsafe`.
+///
+/// Implemented for std's fd types (files, TCP, UDP and Unix sockets, pipes, a child's
+/// stdio, [`OwnedFd`]), for [`Arc`](std::sync::Arc)s of them, and for
+/// [`ply_sys::Socket`].
+///
+/// # Safety
+///
+/// An implementor promises that no method of `T` taking `&mut self` (in particular its
+/// `Read` and `Write` impls) closes the fd that [`AsFd::as_fd`] returns, makes `as_fd`
+/// return a different fd afterwards, or moves the fd out, and that the same holds for
+/// every `&mut self` method of its fields that those methods call.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{self, Read};
+/// use std::os::fd::{AsFd, BorrowedFd};
+///
+/// /// A file that counts the bytes read from it.
+/// struct Counted {
+///     file: std::fs::File,
+///     bytes: u64,
+/// }
+///
+/// impl AsFd for Counted {
+///     fn as_fd(&self) -> BorrowedFd<'_> {
+///         self.file.as_fd()
+///     }
+/// }
+///
+/// impl Read for Counted {
+///     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+///         let n = self.file.read(buf)?;
+///         self.bytes += n as u64;
+///         Ok(n)
+///     }
+/// }
+///
+/// // SAFETY: `read` only reads from `file` and counts; nothing replaces or closes it.
+/// unsafe impl ply_reactor::IoSafe for Counted {}
+/// ```
+pub unsafe trait IoSafe {}
+
+/// Implements [`IoSafe`] for std types, none of whose `&mut self` methods touch the fd.
+macro_rules! io_safe {
+    ($($ty:ty),* $(,)?) => {
+        $(
+            // SAFETY: std's impls for this type read, write and set options on its fd;
+            // only its drop closes it, and no `&mut self` method replaces it.
+            unsafe impl IoSafe for $ty {}
+        )*
+    };
+}
+
+io_safe!(
+    std::fs::File,
+    std::net::TcpStream,
+    std::net::TcpListener,
+    std::net::UdpSocket,
+    std::os::unix::net::UnixStream,
+    std::os::unix::net::UnixListener,
+    std::os::unix::net::UnixDatagram,
+    std::io::PipeReader,
+    std::io::PipeWriter,
+    std::process::ChildStdin,
+    std::process::ChildStdout,
+    std::process::ChildStderr,
+    OwnedFd,
+);
+
+// SAFETY: ply-sys's `Socket` is a plain `OwnedFd`; its `&mut self` methods (the `Read`
+// and `Write` impls) are `recv`/`send` on that fd, and only its drop closes it.
+unsafe impl IoSafe for ply_sys::Socket {}
+
+// SAFETY: an `Arc` gives its methods only `&T`, which cannot replace `T`'s fd unless `T`'s
+// own methods do, which `T: IoSafe` rules out; the `Arc` itself holds no fd.
+unsafe impl<T: IoSafe + ?Sized> IoSafe for std::sync::Arc<T> {}

@@ -122,7 +122,7 @@ impl IoState {
 
     /// Driver side: sets `ready` at `tick`, then moves the wakers of the directions now
     /// ready into `out`, to be called once no lock is held.
-    pub(crate) fn set_and_take(&self, tick: u16, ready: u64, out: &mut Vec<Waker>) {
+    pub(crate) fn set_and_take(&self, tick: u64, ready: u64, out: &mut Vec<Waker>) {
         self.readiness.set(tick, ready);
         let mut wakers = self.wakers.lock();
         if ready & READ_READY != 0 {

@@ -10,11 +10,13 @@
 //!   another runtime. No "no reactor running" panic anywhere.
 //! - [`Registration`]: an fd registered once, edge-triggered, with readiness per
 //!   direction and the tick-guarded clear that never loses an event.
-//! - [`Async<T>`]: any [`AsRawFd`](std::os::fd::AsRawFd) made async: `readable().await`,
+//! - [`Async<T>`]: any [`AsFd`](std::os::fd::AsFd) made async: `readable().await`,
 //!   `writable().await`, `read_with` / `write_with`, and `futures_io::AsyncRead` /
-//!   `AsyncWrite`.
+//!   `AsyncWrite` (for `T:` [`IoSafe`], the promise that `T`'s `&mut self` methods keep
+//!   its fd, so the registration stays sound).
 //! - [`coop`]: the hook through which a ready poll spends an executor's budget.
-//! - [`ReactorStats`]: polls, events, wakes, registrations, read at any time.
+//! - [`ReactorStats`]: polls, events, wakes, registrations, waker panics caught, read at
+//!   any time.
 //!
 //! # Who should depend on it
 //!
@@ -54,11 +56,12 @@ mod park;
 mod reactor;
 mod readiness;
 mod registration;
+mod wake;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-pub use async_io::Async;
+pub use async_io::{Async, IoSafe};
 pub use reactor::{EnterGuard, Reactor, ReactorStats};
 pub use registration::{ReadyEvent, Registration};
 

@@ -5,7 +5,7 @@ use crate::io_state::{Direction, IoState};
 use crate::loom::sync::atomic::{AtomicU8, Ordering};
 use crate::loom::sync::Arc;
 use crate::park::{Begin, ParkState, Unpark};
-use crate::readiness::{Clear, ReadinessWord, READABLE};
+use crate::readiness::{next_tick, Clear, ReadinessWord, READABLE};
 use loom::sync::atomic::AtomicBool;
 use std::task::{Context, Wake, Waker};
 
@@ -24,12 +24,15 @@ fn flag_waker() -> (std::sync::Arc<Flag>, Waker) {
 }
 
 /// The driver sets readiness (new tick) while a task clears what it saw at the old tick:
-/// the new event is never erased.
+/// the new event is never erased. The ticks straddle the old 16-bit wrap (0xffff, then
+/// 0x1_0000), where a 16-bit tick would have read 0xffff then 0.
 #[test]
 fn loom_readiness_word_set_vs_clear() {
+    const OLD: u64 = 0xffff;
+    const NEW: u64 = next_tick(OLD);
     loom::model(|| {
         let word = Arc::new(ReadinessWord::new());
-        word.set(1, READABLE);
+        word.set(OLD, READABLE);
 
         let task = {
             let word = word.clone();
@@ -39,16 +42,19 @@ fn loom_readiness_word_set_vs_clear() {
                 (seen.tick(), cleared)
             })
         };
-        word.set(2, READABLE); // the driver: a new edge
+        word.set(NEW, READABLE); // the driver: a new edge
         let (seen_tick, cleared) = task.join().unwrap();
 
         let last = word.load();
-        assert_eq!(last.tick(), 2);
+        assert_eq!(last.tick(), NEW);
         if last.ready() & READABLE == 0 {
-            // Readiness may only be gone if the task cleared what it had seen at tick 2,
-            // i.e. after the new event, which its next operation will consume.
+            // Readiness may only be gone if the task cleared what it had seen at the new
+            // tick, i.e. after the new event, which its next operation will consume.
             assert_eq!(cleared, Clear::Cleared);
-            assert_eq!(seen_tick, 2, "an event newer than the task's look was lost");
+            assert_eq!(
+                seen_tick, NEW,
+                "an event newer than the task's look was lost"
+            );
         }
     });
 }

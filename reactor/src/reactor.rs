@@ -4,8 +4,9 @@ use crate::io_state::IoState;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::park::{Begin, ParkState, Unpark};
-use crate::readiness::from_event;
+use crate::readiness::{from_event, next_tick};
 use crate::registration::Registration;
+use crate::wake;
 use ply_sys::{Backend, Events, Interest, Selector, Token};
 use std::cell::RefCell;
 use std::fmt;
@@ -32,6 +33,16 @@ const MAX_REGISTRATIONS: usize = INDEX_MASK;
 /// [`poll`](Self::poll) in a loop, or use [`Reactor::global`], which has its own driver
 /// thread. ply-net's runtime drives its reactor from the executor's parker, with the next
 /// timer deadline as the timeout.
+///
+/// # Wakers that panic
+///
+/// The reactor calls (and drops) wakers it did not write: in [`poll`](Self::poll), in
+/// [`shutdown`](Self::shutdown), and when a registration is dropped. A panic in one of
+/// them is caught, counted in [`ReactorStats::waker_panics`], reported on stderr once per
+/// process, and the remaining wakers of the batch are still called; the driver step
+/// returns normally. So a broken waker cannot kill [`Reactor::global`]'s driver thread or
+/// a runtime's worker, and cannot strand the tasks woken after it. The task behind the
+/// panicking waker is not woken (its waker is gone); that is its executor's bug to fix.
 ///
 /// # Examples
 ///
@@ -97,7 +108,7 @@ struct Slot {
 struct Driver {
     events: Events,
     wakers: Vec<Waker>,
-    tick: u16,
+    tick: u64,
 }
 
 #[derive(Default)]
@@ -108,6 +119,7 @@ struct Counters {
     registrations: AtomicU64,
     deregistrations: AtomicU64,
     unparks: AtomicU64,
+    waker_panics: AtomicU64,
 }
 
 /// What a [`Reactor`] has done so far; read at any time with [`Reactor::stats`].
@@ -125,6 +137,9 @@ pub struct ReactorStats {
     pub deregistrations: u64,
     /// Wakes that had to write the selector's eventfd (a driver was blocked).
     pub unparks: u64,
+    /// Wakers whose `wake` or `drop` panicked when the reactor called them. The panic was
+    /// caught and the reactor carried on; see [`Reactor`]'s "Wakers that panic".
+    pub waker_panics: u64,
 }
 
 fn bump(c: &AtomicU64, by: u64) {
@@ -202,10 +217,18 @@ impl Reactor {
         std::thread::Builder::new()
             .name("ply-reactor".into())
             .spawn(move || loop {
-                if let Err(e) = driver.poll(None) {
-                    // A wait that fails (ENOMEM) is retried after a pause, not spun.
-                    eprintln!("ply-reactor: selector wait failed: {e}");
-                    std::thread::sleep(Duration::from_millis(10));
+                // `poll` catches every waker's panic itself; this second net keeps the one
+                // thread every `Async` of the process depends on alive whatever happens.
+                let step =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| driver.poll(None)));
+                match step {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        // A wait that fails (ENOMEM) is retried after a pause, not spun.
+                        eprintln!("ply-reactor: selector wait failed: {e}");
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(_) => bump(&driver.inner.counters.waker_panics, 1),
                 }
             })?;
         let _ = GLOBAL.set(reactor.clone());
@@ -264,8 +287,11 @@ impl Reactor {
         let _ = self.inner.selector.deregister(fd);
         let io = self.inner.table.lock().remove(token);
         if let Some(io) = io {
-            // Dropping wakers can run arbitrary code: do it outside the table lock.
-            drop(io.clear_wakers());
+            // Dropping wakers can run arbitrary code (and panic): do it outside the table
+            // lock, one at a time, each caught.
+            for waker in io.clear_wakers() {
+                wake::drop(waker, &self.inner.counters.waker_panics);
+            }
         }
         bump(&self.inner.counters.deregistrations, 1);
     }
@@ -315,7 +341,7 @@ impl Reactor {
         bump(&inner.counters.polls, 1);
         bump(&inner.counters.events, driver.events.len() as u64);
 
-        driver.tick = driver.tick.wrapping_add(1);
+        driver.tick = next_tick(driver.tick);
         let tick = driver.tick;
         {
             let table = inner.table.lock();
@@ -327,8 +353,10 @@ impl Reactor {
         }
         let n = driver.wakers.len();
         bump(&inner.counters.wakes, n as u64);
+        // Each wake is caught on its own: a panicking waker neither unwinds out of the
+        // driver step nor keeps the wakers after it from being called.
         for waker in driver.wakers.drain(..) {
-            waker.wake();
+            wake::wake(waker, &inner.counters.waker_panics);
         }
         Ok(n)
     }
@@ -356,7 +384,7 @@ impl Reactor {
             }
         }
         for w in wakers {
-            w.wake();
+            wake::wake(w, &self.inner.counters.waker_panics);
         }
         self.wake();
     }
@@ -382,6 +410,7 @@ impl Reactor {
             registrations: get(&c.registrations),
             deregistrations: get(&c.deregistrations),
             unparks: get(&c.unparks),
+            waker_panics: get(&c.waker_panics),
         }
     }
 

@@ -22,7 +22,19 @@
 //! |---|---|
 //! | 0..=5 | readiness: [`READABLE`], [`WRITABLE`], [`READ_CLOSED`], [`WRITE_CLOSED`], [`ERROR`], [`PRIORITY`] |
 //! | 6 | [`SHUTDOWN`]: the reactor is gone; every poll answers with an error |
-//! | 16..=31 | the tick of the last `set` |
+//! | 7 | unused |
+//! | 8..=63 | the tick of the last `set`: 56 bits ([`TICK_BITS`]) |
+//!
+//! # Why 56 bits
+//!
+//! The clear compares ticks for equality, so it is fooled only if a task holds a stale
+//! tick while the driver goes round the whole tick space and lands on the same value with
+//! a new event for this fd. With 16 bits that took 65,536 driver turns, a few tenths of a
+//! second for a busy runtime, and a preempted task could then erase a newer event (a lost
+//! wake-up). With 56 bits, at one driver turn per microsecond (faster than any
+//! `epoll_wait` loop), going round takes 2^56 µs ≈ 7.2 × 10^10 s, about 2,284 years: aliasing
+//! is impossible in practice. The arithmetic is [`next_tick`] and [`Snapshot::with_cleared`],
+//! both pure and table-tested.
 //!
 //! Only the driver sets readiness bits and the tick; only tasks clear readiness bits, and
 //! only with a matching tick; [`SHUTDOWN`] is set once, by the reactor's shutdown, and
@@ -46,8 +58,18 @@ pub(crate) const PRIORITY: u64 = 1 << 5;
 pub(crate) const SHUTDOWN: u64 = 1 << 6;
 
 const READY_MASK: u64 = READABLE | WRITABLE | READ_CLOSED | WRITE_CLOSED | ERROR | PRIORITY;
-const TICK_SHIFT: u32 = 16;
-const TICK_MASK: u64 = 0xffff << TICK_SHIFT;
+/// Where the tick starts in the word.
+const TICK_SHIFT: u32 = 8;
+/// How many bits the tick has.
+pub(crate) const TICK_BITS: u32 = u64::BITS - TICK_SHIFT;
+/// The largest tick; the one after it is 0.
+pub(crate) const TICK_MAX: u64 = (1 << TICK_BITS) - 1;
+const TICK_MASK: u64 = TICK_MAX << TICK_SHIFT;
+
+/// The driver's tick after `tick`: one more, wrapping to 0 after [`TICK_MAX`].
+pub(crate) const fn next_tick(tick: u64) -> u64 {
+    tick.wrapping_add(1) & TICK_MAX
+}
 
 /// The bits that make the read direction ready: a reader should try now.
 pub(crate) const READ_READY: u64 = READABLE | READ_CLOSED | ERROR;
@@ -63,8 +85,8 @@ impl Snapshot {
         self.0 & READY_MASK
     }
 
-    pub(crate) fn tick(self) -> u16 {
-        ((self.0 & TICK_MASK) >> TICK_SHIFT) as u16
+    pub(crate) fn tick(self) -> u64 {
+        (self.0 & TICK_MASK) >> TICK_SHIFT
     }
 
     pub(crate) fn is_shutdown(self) -> bool {
@@ -72,14 +94,16 @@ impl Snapshot {
     }
 
     /// The word after the driver reports `ready` at `tick`: bits added, tick replaced.
-    pub(crate) fn with_set(self, tick: u16, ready: u64) -> Snapshot {
+    /// Bits of `tick` above [`TICK_BITS`] are dropped (the driver never makes such a tick:
+    /// see [`next_tick`]).
+    pub(crate) fn with_set(self, tick: u64, ready: u64) -> Snapshot {
         let bits = (self.0 & !TICK_MASK) | (ready & READY_MASK);
-        Snapshot(bits | (u64::from(tick) << TICK_SHIFT))
+        Snapshot(bits | ((tick & TICK_MAX) << TICK_SHIFT))
     }
 
     /// The word after a task clears `ready` that it saw at `tick`, or `None` if the tick
     /// moved on (a newer event must survive).
-    pub(crate) fn with_cleared(self, tick: u16, ready: u64) -> Option<Snapshot> {
+    pub(crate) fn with_cleared(self, tick: u64, ready: u64) -> Option<Snapshot> {
         (self.tick() == tick).then_some(Snapshot(self.0 & !(ready & READY_MASK)))
     }
 }
@@ -111,7 +135,7 @@ impl ReadinessWord {
     }
 
     /// Driver side: ORs in `ready` and stamps `tick`.
-    pub(crate) fn set(&self, tick: u16, ready: u64) {
+    pub(crate) fn set(&self, tick: u64, ready: u64) {
         let mut cur = self.0.load(Ordering::Relaxed);
         loop {
             let new = Snapshot(cur).with_set(tick, ready).0;
@@ -127,7 +151,7 @@ impl ReadinessWord {
     }
 
     /// Task side: clears `ready` if the word still carries `tick`.
-    pub(crate) fn clear(&self, tick: u16, ready: u64) -> Clear {
+    pub(crate) fn clear(&self, tick: u64, ready: u64) -> Clear {
         let mut cur = self.0.load(Ordering::Acquire);
         loop {
             let Some(new) = Snapshot(cur).with_cleared(tick, ready) else {
@@ -186,12 +210,15 @@ mod tests {
                 2,
             ),
             (
-                Snapshot(0).with_set(0xffff, ERROR),
+                Snapshot(0).with_set(TICK_MAX, ERROR),
                 0,
                 READ_CLOSED,
                 ERROR | READ_CLOSED,
                 0,
             ),
+            // Ticks past the old 16-bit field keep their high bits.
+            (Snapshot(0), 0x1_0000, READABLE, READABLE, 0x1_0000),
+            (Snapshot(SHUTDOWN), TICK_MAX, WRITABLE, WRITABLE, TICK_MAX),
             (Snapshot(SHUTDOWN), 3, READABLE, READABLE, 3),
         ];
         for (before, tick, ready, want_ready, want_tick) in table {
@@ -221,6 +248,56 @@ mod tests {
                 "tick {tick}"
             );
         }
+    }
+
+    /// The tick arithmetic: the driver's next tick, and whether a clear carrying the tick a
+    /// task saw matches the tick in the word now. The 16-bit tick this replaced made a
+    /// tick 65,536 turns later compare equal; it must not.
+    #[test]
+    fn ticks_do_not_alias_across_the_old_16_bit_wrap() {
+        let table: [(&str, u64, u64, bool); 8] = [
+            // (case, tick the task saw, tick in the word now, clear allowed)
+            ("same turn", 5, 5, true),
+            ("one turn later", 5, 6, false),
+            (
+                "the old 16-bit alias: 65,536 turns later",
+                5,
+                5 + (1 << 16),
+                false,
+            ),
+            ("a 32-bit alias", 5, 5 + (1 << 32), false),
+            ("a 48-bit alias", 5, 5 + (1 << 48), false),
+            ("the largest tick", TICK_MAX, TICK_MAX, true),
+            ("just after the wrap", TICK_MAX, next_tick(TICK_MAX), false),
+            ("the old u16::MAX is an ordinary tick", 0xffff, 0xffff, true),
+        ];
+        for (case, seen, now, allowed) in table {
+            let word = Snapshot(0).with_set(now, READABLE);
+            assert_eq!(
+                word.with_cleared(seen, READABLE).is_some(),
+                allowed,
+                "{case}"
+            );
+        }
+        let steps: [(u64, u64); 5] = [
+            (0, 1),
+            (0xffff, 0x1_0000),
+            (u64::from(u32::MAX), 1 << 32),
+            (TICK_MAX - 1, TICK_MAX),
+            (TICK_MAX, 0),
+        ];
+        for (tick, want) in steps {
+            assert_eq!(next_tick(tick), want, "next_tick({tick:#x})");
+        }
+        assert_eq!(TICK_BITS, 56);
+    }
+
+    /// The figure the docs state: at one driver turn per microsecond, the 56-bit tick
+    /// takes over 2,000 years to come round.
+    #[test]
+    fn the_tick_takes_millennia_to_wrap() {
+        let micros_per_year = 365 * 24 * 3600 * 1_000_000_u64;
+        assert_eq!((TICK_MAX + 1) / micros_per_year, 2_284);
     }
 
     #[test]

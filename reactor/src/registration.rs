@@ -44,7 +44,7 @@ pub struct Registration {
 /// [`Registration::poll_read_ready`] or [`Registration::poll_write_ready`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadyEvent {
-    tick: u16,
+    tick: u64,
     ready: u64,
     dir: Direction,
 }

@@ -459,6 +459,12 @@ impl Socket {
     /// `SO_LINGER`: `Some(d)` makes close wait up to `d` for unsent data (`Some(ZERO)`
     /// resets the connection on close); `None` is the default background close.
     ///
+    /// A nonzero `Some(d)` makes `close(2)` *block* the calling thread for up to `d` while
+    /// unsent data drains, whether or not the socket is nonblocking (see socket(7),
+    /// `SO_LINGER`): in an async runtime that stalls a worker in a drop. ply-net's
+    /// `TcpStream` therefore offers only [`set_zero_linger`](Self::set_zero_linger); this
+    /// general setter stays here for blocking code and for study.
+    ///
     /// # Errors
     ///
     /// `EBADF`.
@@ -468,6 +474,22 @@ impl Socket {
             l_linger: linger.map_or(0, |d| {
                 d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
             }),
+        };
+        self.setsockopt(libc::SOL_SOCKET, libc::SO_LINGER, value)
+    }
+
+    /// `SO_LINGER` with a zero timeout: closing the socket aborts the connection at once,
+    /// sending an RST instead of a FIN, and drops unsent data; the peer's next read or
+    /// write fails with `ECONNRESET`, and neither side keeps the connection in
+    /// `TIME_WAIT`. The close never blocks (see socket(7), `SO_LINGER`, and tcp(7)).
+    ///
+    /// # Errors
+    ///
+    /// `EBADF`.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        let value = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
         };
         self.setsockopt(libc::SOL_SOCKET, libc::SO_LINGER, value)
     }

@@ -22,7 +22,8 @@
 //!      complete driver loop: `cargo run -p ply-timer --example own_parker`.
 //!   3. *Test clock*: [`Timer::paused`] stands still until [`Timer::advance`], so tests of
 //!      timeouts are deterministic and instant.
-//! - [`Metrics`]: pending, inserted, cancelled, fired and reset counts, from any handle.
+//! - [`Metrics`]: pending, inserted, cancelled, fired and reset counts, and wakers that
+//!   panicked (caught: the timer carries on), from any handle.
 //! - [`coop`]: a hook through which an executor's cooperative budget is consulted before
 //!   a ready `Sleep` completes, without ply-timer depending on the executor.
 //!
@@ -94,6 +95,7 @@ mod standalone;
 mod state;
 mod timeout;
 mod timer;
+mod wake;
 mod wheel;
 
 #[cfg(all(test, loom))]

@@ -41,6 +41,10 @@ pub struct Metrics {
     pub fired: u64,
     /// Calls to [`Sleep::reset`](crate::Sleep::reset).
     pub reset: u64,
+    /// Wakers that panicked when the timer woke them (firing, shutdown, reset). Each
+    /// panic was caught and the timer carried on; see [`Timer`](crate::Timer)'s "Wakers
+    /// that panic".
+    pub waker_panics: u64,
 }
 
 /// The live counters behind [`Metrics`].
@@ -48,13 +52,15 @@ pub struct Metrics {
 /// `inserted`, `cancelled` and `fired` change only under the wheel lock, so they are
 /// bumped with a relaxed load and store (one writer at a time, no read-modify-write
 /// instruction on the hot path) and read consistently under that lock. `reset` is bumped
-/// by lock-free resets from any thread, with `fetch_add`.
+/// by lock-free resets from any thread, with `fetch_add`, and so is `waker_panics`
+/// (wakers are called with the lock released).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     inserted: AtomicU64,
     cancelled: AtomicU64,
     fired: AtomicU64,
     reset: AtomicU64,
+    waker_panics: AtomicU64,
 }
 
 /// Adds `n` to a counter that only the wheel lock's holder writes.
@@ -74,6 +80,7 @@ impl Counters {
             cancelled,
             fired,
             reset: self.reset.load(Relaxed),
+            waker_panics: self.waker_panics.load(Relaxed),
         }
     }
 
@@ -95,5 +102,10 @@ impl Counters {
     /// Counts one reset (any thread, no lock).
     pub(crate) fn add_reset(&self) {
         self.reset.fetch_add(1, Relaxed);
+    }
+
+    /// Counts one waker that panicked (any thread, no lock).
+    pub(crate) fn add_waker_panic(&self) {
+        self.waker_panics.fetch_add(1, Relaxed);
     }
 }

@@ -5,7 +5,9 @@
 //! loops: ask [`Timer::next_deadline`], `park_timeout` until it (or `park` if there is
 //! none), [`Timer::fire_due`]. A registration earlier than the deadline it sleeps toward
 //! unparks it (`Thread::unpark` keeps a token, so an unpark that arrives before the park
-//! is not lost). The thread lives as long as the process.
+//! is not lost). The thread lives as long as the process: a waker that panics when it
+//! fires is caught (see [`Timer`](crate::Timer)'s "Wakers that panic"), so it cannot end
+//! the thread and with it every standalone `sleep`.
 
 use crate::handle::TimerHandle;
 
@@ -59,7 +61,14 @@ mod imp {
                     }
                 }
             }
-            timer.fire_due(Instant::now());
+            // `fire_due` catches every waker's panic itself; this second net keeps the
+            // thread that every standalone `sleep` depends on alive whatever happens.
+            let fired = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                timer.fire_due(Instant::now())
+            }));
+            if fired.is_err() {
+                eprintln!("ply-timer: the standalone driver caught a panic and goes on");
+            }
         }
     }
 

@@ -12,6 +12,7 @@ use crate::handle::TimerHandle;
 use crate::loom::{Mutex, MutexGuard};
 use crate::metrics::{Counters, Metrics};
 use crate::state::FireDecision;
+use crate::wake;
 use crate::wheel::{Insert, Wheel};
 
 /// The callback a [`Timer`] calls when a deadline earlier than the driver's is registered.
@@ -31,6 +32,16 @@ pub type Unpark = Arc<dyn Fn() + Send + Sync>;
 /// `Send + Sync`. When the `Timer` is dropped it shuts down: every sleep still registered
 /// on it is woken and moves to the global standalone timer on its next poll, so it still
 /// completes at its deadline, never early, and never hangs.
+///
+/// # Wakers that panic
+///
+/// The timer calls wakers it did not write: in [`fire_due`](Self::fire_due) (and
+/// [`advance`](Self::advance)), when it shuts down, and when a `Sleep` is reset into the
+/// past. A panic in one of them is caught, counted in [`Metrics::waker_panics`], reported
+/// on stderr once per process, and the remaining wakers of the batch are still called;
+/// `fire_due` returns normally. So a broken waker cannot kill the standalone driver thread
+/// (which every standalone `sleep` of the process depends on) or a runtime's worker. The
+/// task behind the panicking waker is not woken; that is its executor's bug to fix.
 ///
 /// # Examples
 ///
@@ -432,10 +443,12 @@ impl WakeBatch {
         self.len == Self::CAPACITY
     }
 
-    fn wake_all(&mut self) {
+    /// Wakes every waker of the batch, each on its own: one that panics is caught and
+    /// counted, and the ones after it are still woken.
+    fn wake_all(&mut self, counters: &Counters) {
         for slot in &mut self.wakers[..self.len] {
             if let Some(waker) = slot.take() {
-                waker.wake();
+                wake::wake(waker, counters);
             }
         }
         self.len = 0;
@@ -572,7 +585,7 @@ impl Inner {
         entry.state.transition_to_fired();
         drop(wheel);
         if let Some(waker) = waker {
-            waker.wake();
+            wake::wake(waker, &self.counters);
         }
     }
 
@@ -627,7 +640,7 @@ impl Inner {
                         if batch.is_full() {
                             self.counters.add_fired(std::mem::take(&mut unreported));
                             drop(wheel);
-                            batch.wake_all();
+                            batch.wake_all(&self.counters);
                             wheel = self.lock();
                         }
                     }
@@ -646,7 +659,7 @@ impl Inner {
         wheel.set_elapsed(now_tick);
         self.counters.add_fired(unreported);
         drop(wheel);
-        batch.wake_all();
+        batch.wake_all(&self.counters);
         fired
     }
 
@@ -669,13 +682,13 @@ impl Inner {
             if batch.is_full() {
                 self.counters.add_cancelled(std::mem::take(&mut cancelled));
                 drop(wheel);
-                batch.wake_all();
+                batch.wake_all(&self.counters);
                 wheel = self.lock();
             }
         }
         self.counters.add_cancelled(cancelled);
         drop(wheel);
-        batch.wake_all();
+        batch.wake_all(&self.counters);
     }
 }
 

@@ -312,11 +312,56 @@ impl TcpStream {
         self.socket().keepalive()
     }
 
-    /// Sets `SO_LINGER` (`Some(ZERO)`: close resets the connection).
+    /// Makes dropping this stream abort the connection: the close sends an RST instead of
+    /// a FIN and discards unsent data, so the peer's next read or write fails with
+    /// `ConnectionReset`, and no `TIME_WAIT` is left behind. The close never blocks.
+    /// (`SO_LINGER` with a zero timeout; see socket(7).)
     ///
     /// # Errors
     ///
     /// If the option cannot be set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use ply_net::{TcpListener, TcpStream};
+    /// use std::io::ErrorKind;
+    ///
+    /// ply_net::Runtime::new()?.block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     server.set_zero_linger()?;
+    ///     drop(server); // an RST, not a FIN
+    ///     let err = client.read(&mut [0; 8]).await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    ///     Ok(())
+    /// })
+    /// # }
+    /// ```
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.socket().set_zero_linger()
+    }
+
+    /// Sets `SO_LINGER`.
+    ///
+    /// Deprecated because a nonzero linger makes the *drop* of this stream block the
+    /// thread that drops it, for up to the linger time, while the kernel tries to send
+    /// what is still queued (`close(2)` lingers even on a nonblocking socket; see
+    /// socket(7)). In a runtime that thread is a worker, and every task on it stalls.
+    /// For an abortive close use [`set_zero_linger`](Self::set_zero_linger); to make sure
+    /// the peer got everything, [`shutdown`](Self::shutdown) the write side and read
+    /// until the peer closes too. (tokio deprecated its `set_linger` for the same reason.)
+    ///
+    /// # Errors
+    ///
+    /// If the option cannot be set.
+    #[deprecated(
+        note = "a nonzero linger makes dropping the stream block the thread (a runtime \
+                worker) until unsent data drains: use `set_zero_linger` for an abortive \
+                close, or `shutdown(Write)` and read to end for a graceful one"
+    )]
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         self.socket().set_linger(linger)
     }

@@ -15,7 +15,8 @@
 //! core 1 with the load generator: on this machine that is the only way to give them the
 //! second core that is their reason to exist.
 //!
-//! Reported per configuration: each server's median requests/s and CPU µs per request,
+//! Reported per configuration: each server's median requests/s, CPU µs per request and
+//! p99 round-trip latency (measured by `echo_load` over the window),
 //! and the median over rounds of the per-round ratio against its peer (`tokio-ct` for
 //! the single-threaded servers, `tokio-mt` for the multi-threaded ones), which cancels
 //! most of the machine's drift; for `ply-ct` also the ratio of CPU per request against the
@@ -153,12 +154,14 @@ fn main() -> io::Result<()> {
         let n = servers.len();
         let mut rps = vec![Vec::new(); n];
         let mut cpu = vec![Vec::new(); n];
+        let mut p99 = vec![Vec::new(); n];
         for round in 0..rounds {
             for k in 0..n {
                 let i = (round + k) % n;
                 let r = run_once(servers[i], &args)?;
                 rps[i].push(r["rps"]);
                 cpu[i].push(r["cpu_ns_per_req"]);
+                p99[i].push(r.get("p99_us").copied().unwrap_or(f64::NAN));
             }
             eprint!(".");
         }
@@ -170,17 +173,18 @@ fn main() -> io::Result<()> {
         };
         println!("\n### {c} connection(s) × {s} B\n");
         println!(
-            "| server | requests/s | CPU µs/request | requests/s vs peer | CPU/request vs peer |"
+            "| server | requests/s | CPU µs/request | p99 µs | requests/s vs peer | CPU/request vs peer | p99 vs peer |"
         );
-        println!("|---|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
         for i in 0..n {
             let p = idx(peer(servers[i])).unwrap_or(0);
             let m_rps = median_f64(&mut rps[i].clone());
             let m_cpu = median_f64(&mut cpu[i].clone()) / 1e3;
-            let (rr, cr) = (ratio(&rps, i, p), ratio(&cpu, i, p));
+            let (rr, cr, lr) = (ratio(&rps, i, p), ratio(&cpu, i, p), ratio(&p99, i, p));
+            let m_p99 = median_f64(&mut p99[i].clone());
             println!(
-                "| {} | {:.0} | {:.2} | {:.2} | {:.2} |",
-                servers[i], m_rps, m_cpu, rr, cr
+                "| {} | {:.0} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                servers[i], m_rps, m_cpu, m_p99, rr, cr, lr
             );
             csv += &format!(
                 "{c},{s},{},{m_rps:.0},{m_cpu:.3},{rr:.3},{cr:.3}\n",

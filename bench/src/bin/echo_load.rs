@@ -11,7 +11,9 @@
 //! - `--seconds T` (default): run `--warmup W` seconds (default 0.3), then measure for T
 //!   seconds. With `--server-pid P` it also reads the server's CPU time at both ends of
 //!   the measured window (the sum of `/proc/P/task/*/schedstat` run times, in ns: user
-//!   and system time of every thread) and reports it per request.
+//!   and system time of every thread) and reports it per request. It also records the
+//!   round-trip time of every request completed in the window and reports the median and
+//!   the 99th percentile (`p50_us`, `p99_us`).
 //! - `--requests N`: run exactly N round trips in total (spread over the connections),
 //!   close every connection and exit: with the server's `--conns C`, a fixed load for
 //!   callgrind and strace.
@@ -40,6 +42,8 @@ struct Conn {
     recvd: usize,
     /// A request is in flight.
     busy: bool,
+    /// When the request in flight was issued (for the latency percentiles).
+    started: Instant,
 }
 
 fn main() -> io::Result<()> {
@@ -66,6 +70,7 @@ fn main() -> io::Result<()> {
             sent: 0,
             recvd: 0,
             busy: false,
+            started: Instant::now(),
         });
     }
     // SAFETY: plain syscall; the result is checked below.
@@ -91,6 +96,7 @@ fn main() -> io::Result<()> {
     let mut budget = Budget {
         left: if fixed { requests } else { u64::MAX },
         done: 0,
+        latencies: None,
     };
     for c in cs.iter_mut() {
         budget.start(c, &msg, &mut scratch)?;
@@ -112,15 +118,27 @@ fn main() -> io::Result<()> {
         } else {
             let now = Instant::now();
             match window {
-                None if now >= measure_at => window = Some((now, budget.done, cpu_ns(pid))),
+                None if now >= measure_at => {
+                    window = Some((now, budget.done, cpu_ns(pid)));
+                    budget.latencies = Some(Vec::with_capacity(1 << 20));
+                }
                 Some((t0, d0, c0)) if now >= end_at => {
                     let cpu = cpu_ns(pid) - c0;
                     let n = budget.done - d0;
                     let el = now.duration_since(t0).as_secs_f64();
+                    let mut lat = budget.latencies.take().unwrap_or_default();
+                    lat.sort_unstable();
+                    let pct = |q: f64| {
+                        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+                            .copied()
+                            .unwrap_or(0)
+                    };
                     println!(
-                        "requests={n} secs={el:.3} rps={:.0} server_cpu_ns={cpu} cpu_ns_per_req={:.1}",
+                        "requests={n} secs={el:.3} rps={:.0} server_cpu_ns={cpu} cpu_ns_per_req={:.1} p50_us={:.1} p99_us={:.1}",
                         n as f64 / el,
-                        cpu as f64 / n as f64
+                        cpu as f64 / n as f64,
+                        pct(0.50) as f64 / 1e3,
+                        pct(0.99) as f64 / 1e3
                     );
                     return Ok(());
                 }
@@ -151,6 +169,8 @@ struct Budget {
     left: u64,
     /// Round trips completed.
     done: u64,
+    /// Round-trip times (ns) of the requests completed in the measured window.
+    latencies: Option<Vec<u64>>,
 }
 
 impl Budget {
@@ -161,6 +181,7 @@ impl Budget {
         }
         self.left -= 1;
         c.busy = true;
+        c.started = Instant::now();
         if pump(c, msg, scratch)? {
             self.complete(c, msg, scratch)?;
         }
@@ -174,11 +195,16 @@ impl Budget {
         loop {
             self.done += 1;
             c.busy = false;
+            let now = Instant::now();
+            if let Some(lat) = &mut self.latencies {
+                lat.push(now.duration_since(c.started).as_nanos() as u64);
+            }
             if self.left == 0 {
                 return Ok(());
             }
             self.left -= 1;
             c.busy = true;
+            c.started = now;
             if !pump(c, msg, scratch)? {
                 return Ok(());
             }

@@ -385,8 +385,14 @@ unsafe fn wake_by_val(data: *const ()) {
     // SAFETY: as above.
     let header = unsafe { ptr.as_ref() };
     match header.state.transition_to_notified_by_val() {
-        // SAFETY: our reference became the queued one.
-        ToNotified::Submit => unsafe { (header.vtable.schedule)(ptr) },
+        ToNotified::Submit => {
+            // SAFETY: the transition made a new queued reference, which we hand over. Our
+            // own reference keeps the task, and the scheduler inside it, alive until
+            // `schedule` has returned, even if the executor runs or drops the task first.
+            unsafe { (header.vtable.schedule)(ptr) };
+            // SAFETY: the waker's reference is ours and is not used afterwards.
+            unsafe { release(ptr) };
+        }
         // SAFETY: our reference was the last one.
         ToNotified::Dealloc => unsafe { (header.vtable.dealloc)(ptr) },
         ToNotified::Nothing => {}

@@ -266,6 +266,9 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
         unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)) },
     );
     let mut cx = Context::from_waker(&waker);
+    // Marks the thread as polling a task, so that `block_on` called from the future can
+    // refuse (it would block the executor thread the wake-ups it waits for need).
+    let polling = crate::context::enter_task_poll();
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|s| {
             // SAFETY: RUNNING is ours, so the stage is ours.
@@ -280,6 +283,7 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
             }
         })
     }));
+    drop(polling);
     let out = match polled {
         Ok(Poll::Pending) => {
             return match cell.header.state.transition_to_idle() {

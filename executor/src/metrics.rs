@@ -95,7 +95,10 @@ impl Counters {
     }
     /// A `JoinHandle` waker panicked. Several writers: the task code calls it on whichever
     /// thread completed or freed the task.
-    #[allow(dead_code, reason = "called from the executors' `Schedule::waker_panicked`")]
+    #[allow(
+        dead_code,
+        reason = "called from the executors' `Schedule::waker_panicked`"
+    )]
     pub(crate) fn waker_panicked(&self) {
         self.waker_panics.fetch_add(1, Relaxed);
     }

@@ -372,7 +372,10 @@ fn panicking_join_waker_local_executor() {
         .collect();
     tx.send(());
     let run = panic::catch_unwind(AssertUnwindSafe(|| ex.run_until_idle()));
-    assert!(run.is_ok(), "a panicking join waker unwound into the executor");
+    assert!(
+        run.is_ok(),
+        "a panicking join waker unwound into the executor"
+    );
     assert_eq!(pw.woken.load(SeqCst), 1);
     assert_eq!(ran.load(SeqCst), OTHERS);
     assert!(others.iter().all(|h| h.is_finished()));
@@ -463,7 +466,9 @@ fn block_on_inside_executor_task_panics() {
     // The worker survived it.
     assert_eq!(ex.block_on(ex.spawn(async { 2 })).unwrap(), 2);
     // From the executor's blocking pool, `block_on` is fine.
-    let h = ex.spawn(async { ply_executor::spawn_blocking(|| ply_executor::block_on(async { 3 })).await });
+    let h = ex.spawn(async {
+        ply_executor::spawn_blocking(|| ply_executor::block_on(async { 3 })).await
+    });
     assert_eq!(ex.block_on(h).unwrap().unwrap(), 3);
 }
 
@@ -495,5 +500,8 @@ fn block_on_outside_tasks_still_works() {
     let local = LocalExecutor::new();
     assert_eq!(local.block_on(async { 5 }), 5);
     // Inside `Executor::block_on`'s main future (not a task), a nested `block_on` is allowed.
-    assert_eq!(ex.block_on(async { ply_executor::block_on(async { 6 }) }), 6);
+    assert_eq!(
+        ex.block_on(async { ply_executor::block_on(async { 6 }) }),
+        6
+    );
 }

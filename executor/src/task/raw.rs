@@ -193,9 +193,7 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
     }
     let new = waker.clone();
     // SAFETY: JOIN_WAKER is clear and the task is not complete: the slot is ours.
-    let old = header
-        .join_waker
-        .with_mut(|w| unsafe { mem::replace(&mut *w, Some(new)) });
+    let old = header.join_waker.with_mut(|w| unsafe { (*w).replace(new) });
     // The previous waker may come from another runtime: its drop must not unwind through
     // the protocol.
     call_foreign_waker(|| drop(old));

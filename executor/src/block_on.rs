@@ -29,13 +29,33 @@ thread_local! {
 ///
 /// Panics if `future` panics.
 ///
+/// Panics if called from inside a task that a ply executor is polling: a task of an
+/// [`Executor`](crate::Executor) on one of its workers, or of a
+/// [`LocalExecutor`](crate::LocalExecutor). Blocking there would stall the very thread
+/// that has to run the tasks the blocked future waits for: the wake-ups of the tasks it
+/// woke land in that worker's LIFO slot or local queue, so it could deadlock silently.
+/// Inside a task, `.await` the future instead; for blocking code use
+/// [`spawn_blocking`](crate::spawn_blocking) (whose closure may call `block_on`) or a
+/// thread of your own. This also applies to [`Executor::block_on`](crate::Executor::block_on)
+/// and [`block_on_with`], which share this check. Calling `block_on` on any other thread,
+/// nested in another `block_on`, or in the main future of an executor's `block_on` is fine.
+///
+/// ```should_panic
+/// let ex = ply_executor::LocalExecutor::new();
+/// let task = ex.spawn_local(async { ply_executor::block_on(async { 1 }) });
+/// // The task's panic is caught in its JoinHandle; `resume` carries it on here.
+/// ex.block_on(task).unwrap_or_else(|e| e.resume());
+/// ```
+///
 /// # Examples
 ///
 /// ```
 /// let v = ply_executor::block_on(async { 1 + 2 });
 /// assert_eq!(v, 3);
 /// ```
+#[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    refuse_inside_task();
     let cached = CACHED.try_with(|c| c.borrow_mut().take()).ok().flatten();
     let (mut parker, waker) = cached.unwrap_or_else(|| {
         let parker = ThreadParker::new();
@@ -54,7 +74,8 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 ///
 /// # Panics
 ///
-/// Panics if `future` panics.
+/// Panics if `future` panics, and if called from inside a task a ply executor is polling
+/// (see [`block_on`]).
 ///
 /// # Examples
 ///
@@ -65,9 +86,24 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// let v = ply_executor::block_on_with(&mut parker, async { "done" });
 /// assert_eq!(v, "done");
 /// ```
+#[track_caller]
 pub fn block_on_with<P: Park, F: Future>(parker: &mut P, future: F) -> F::Output {
+    refuse_inside_task();
     let waker = Waker::from(Arc::new(UnparkWaker(parker.unparker())));
     run(parker, &waker, future)
+}
+
+/// The check documented under `# Panics` of [`block_on`].
+#[track_caller]
+fn refuse_inside_task() {
+    if crate::context::is_polling_task() {
+        panic!(
+            "ply_executor::block_on called from inside a task of a ply executor: this would \
+             block the executor thread that must run the tasks the future waits for, and can \
+             deadlock. Use `.await` inside the task instead, or move the blocking call to \
+             `ply_executor::spawn_blocking` or a thread of your own"
+        );
+    }
 }
 
 fn run<P: Park, F: Future>(parker: &mut P, waker: &Waker, future: F) -> F::Output {

@@ -27,24 +27,43 @@ thread_local! {
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
     // Set only on a worker thread of an `Executor`, for the duration of its run loop.
     static WORKER: Cell<*const WorkerContext> = const { Cell::new(std::ptr::null()) };
+    // What this thread is doing for an executor: `IN_EXECUTOR` and `POLLING_TASK` below.
+    // A plain `Cell` with no destructor, so it is usable even during thread exit.
+    static FLAGS: Cell<u8> = const { Cell::new(0) };
 }
+
+/// Set while an executor is entered on this thread (between [`enter`] and its guard's
+/// drop): a worker's run loop, `LocalExecutor::block_on` and `run_until_idle`,
+/// `Executor::block_on`, an executor's drop.
+const IN_EXECUTOR: u8 = 1 << 0;
+/// Set while this thread polls a task's future *for an executor*: set by
+/// [`enter_task_poll`] only when `IN_EXECUTOR` is set, so a blocking-pool thread (which
+/// runs its closures as tasks, but enters no executor) never has it.
+const POLLING_TASK: u8 = 1 << 1;
 
 /// Makes an executor current until dropped; restores the previous one.
 pub(crate) struct EnterGuard {
     prev: Option<Current>,
+    /// `FLAGS` before this guard, restored by its drop.
+    prev_flags: u8,
     /// `false` if the thread-local was already destroyed (an executor dropped during
     /// thread exit): then nothing was entered and nothing is restored.
     entered: bool,
 }
 
 pub(crate) fn enter(current: Current) -> EnterGuard {
+    // `POLLING_TASK` is kept: entering an executor from inside a task (its `block_on`)
+    // is still "inside a task" for the checks in `block_on`.
+    let prev_flags = FLAGS.with(|f| f.replace(f.get() | IN_EXECUTOR));
     match CURRENT.try_with(|c| c.borrow_mut().replace(current)) {
         Ok(prev) => EnterGuard {
             prev,
+            prev_flags,
             entered: true,
         },
         Err(_) => EnterGuard {
             prev: None,
+            prev_flags,
             entered: false,
         },
     }
@@ -52,6 +71,7 @@ pub(crate) fn enter(current: Current) -> EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        FLAGS.with(|f| f.set(self.prev_flags));
         if !self.entered {
             return;
         }
@@ -61,6 +81,45 @@ impl Drop for EnterGuard {
         let replaced = CURRENT.try_with(|c| std::mem::replace(&mut *c.borrow_mut(), prev));
         drop(replaced);
     }
+}
+
+/// Marks this thread as polling an executor's task until dropped (if an executor is
+/// entered here at all); restores the previous marks.
+pub(crate) struct TaskPollGuard {
+    prev_flags: Option<u8>,
+}
+
+/// Called by the task code around each poll of a task's future.
+#[inline]
+pub(crate) fn enter_task_poll() -> TaskPollGuard {
+    let prev_flags = FLAGS.with(|f| {
+        let flags = f.get();
+        // Only an executor's tasks count: a blocking-pool thread or a test harness that
+        // runs tasks without entering an executor writes nothing.
+        if flags & IN_EXECUTOR != 0 && flags & POLLING_TASK == 0 {
+            f.set(flags | POLLING_TASK);
+            Some(flags)
+        } else {
+            None
+        }
+    });
+    TaskPollGuard { prev_flags }
+}
+
+impl Drop for TaskPollGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(flags) = self.prev_flags {
+            FLAGS.with(|f| f.set(flags));
+        }
+    }
+}
+
+/// Returns `true` if this thread is polling a task for a ply executor right now: a
+/// worker of an `Executor`, or a thread inside a `LocalExecutor`, in the middle of a
+/// task's `poll` (or anything called from it).
+pub(crate) fn is_polling_task() -> bool {
+    FLAGS.with(|f| f.get() & POLLING_TASK != 0)
 }
 
 /// Runs `f` with the current local executor's core, if the current executor is local.

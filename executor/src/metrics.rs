@@ -33,6 +33,9 @@ pub struct Metrics {
     pub stolen: u64,
     /// Times a worker parked for lack of work.
     pub parks: u64,
+    /// Panics from `JoinHandle` wakers caught while completing (or freeing) this
+    /// executor's tasks; see [`JoinHandle`](crate::JoinHandle).
+    pub waker_panics: u64,
 }
 
 impl Add for Metrics {
@@ -46,6 +49,7 @@ impl Add for Metrics {
             steals: self.steals + o.steals,
             stolen: self.stolen + o.stolen,
             parks: self.parks + o.parks,
+            waker_panics: self.waker_panics + o.waker_panics,
         }
     }
 }
@@ -59,6 +63,7 @@ pub(crate) struct Counters {
     steals: AtomicU64,
     stolen: AtomicU64,
     parks: AtomicU64,
+    waker_panics: AtomicU64,
 }
 
 /// Adds `n` to a counter that only the calling thread writes.
@@ -88,6 +93,15 @@ impl Counters {
     pub(crate) fn parked(&self) {
         bump(&self.parks, 1);
     }
+    /// A `JoinHandle` waker panicked. Several writers: the task code calls it on whichever
+    /// thread completed or freed the task.
+    #[allow(
+        dead_code,
+        reason = "called from the executors' `Schedule::waker_panicked`"
+    )]
+    pub(crate) fn waker_panicked(&self) {
+        self.waker_panics.fetch_add(1, Relaxed);
+    }
 
     pub(crate) fn snapshot(&self) -> Metrics {
         Metrics {
@@ -97,6 +111,7 @@ impl Counters {
             steals: self.steals.load(Relaxed),
             stolen: self.stolen.load(Relaxed),
             parks: self.parks.load(Relaxed),
+            waker_panics: self.waker_panics.load(Relaxed),
         }
     }
 }

@@ -18,6 +18,18 @@ use super::{raw, RawTask};
 /// Dropping a `JoinHandle` *detaches* the task: it keeps running and its output is dropped
 /// when it completes.
 ///
+/// # A waker that panics
+///
+/// The waker a `JoinHandle` was last polled with is woken by whichever executor thread
+/// completes the task (or cancels it), and dropped with the task. That waker is foreign
+/// code, so a panic in it (in `wake_by_ref` or in its destructor) is caught there: it
+/// does not unwind into the executor. The task still completes and is freed normally, its
+/// output stays available to this handle, and the executor's other tasks keep running.
+/// The panic is counted (the executor's [`Metrics::waker_panics`](crate::Metrics)), the
+/// panic hook has printed it as usual, and the first one in a process is also reported on
+/// stderr. A waker that panicked may not have woken anyone: poll the handle again (or
+/// check [`is_finished`](Self::is_finished)) rather than wait for it.
+///
 /// # Examples
 ///
 /// ```
@@ -221,7 +233,7 @@ impl JoinError {
     }
 }
 
-fn payload_str(p: &(dyn Any + Send)) -> Option<&str> {
+pub(super) fn payload_str(p: &(dyn Any + Send)) -> Option<&str> {
     p.downcast_ref::<&'static str>()
         .copied()
         .or_else(|| p.downcast_ref::<String>().map(String::as_str))

@@ -11,9 +11,13 @@
 //!
 //! `Waker`s are a fourth kind, made by the raw waker vtable in [`raw`].
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
+
+use crate::loom::stats::{AtomicU64, Ordering::Relaxed};
 
 mod join;
 pub(crate) mod list;
@@ -29,7 +33,41 @@ use raw::Header;
 /// The scheduling hook stored in each task: where a woken task goes.
 pub(crate) trait Schedule: Send + Sync + 'static {
     /// Queues `task` (called by wakers and `abort`, from any thread).
+    ///
+    /// The caller holds a reference of its own to the task (and so to this scheduler,
+    /// which lives inside it) until this returns; see the invariants in [`state`].
     fn schedule(&self, task: Task);
+
+    /// Called (on any thread) after the task code caught a panic from the `JoinHandle`'s
+    /// waker, when it was woken on completion or dropped with the task. An executor counts
+    /// it in its metrics; the process-wide count is [`waker_panics`].
+    fn waker_panicked(&self) {}
+}
+
+/// Panics from `JoinHandle` wakers caught so far by the task code, in this process.
+///
+/// Statistics only (plain `std` atomics, see [`crate::loom::stats`]): nothing is published
+/// through it.
+static WAKER_PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// The number of panics from `JoinHandle` wakers caught so far, process-wide.
+#[allow(dead_code, reason = "read by tests and by executors that report it")]
+pub(crate) fn waker_panics() -> u64 {
+    WAKER_PANICS.load(Relaxed)
+}
+
+/// Counts a caught waker panic and reports the first one on stderr (the panic hook has
+/// printed the message and location already; this says the panic was contained).
+fn record_waker_panic(payload: Box<dyn Any + Send>) {
+    if WAKER_PANICS.fetch_add(1, Relaxed) == 0 {
+        let msg = join::payload_str(&*payload).unwrap_or("a non-string payload");
+        eprintln!(
+            "ply-executor: a JoinHandle's waker panicked ({msg}); the panic was caught and \
+             the task completed normally. Later waker panics are only counted."
+        );
+    }
+    // Even the payload's destructor is foreign code.
+    let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
 }
 
 /// What happened when a task was run.

@@ -122,7 +122,17 @@ unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the reference count reached zero, so nobody else can reach the cell; it
     // was created by `Box` in `allocate` with this very type.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    // The join waker is foreign code, and this may run on an executor thread: its
+    // destructor is called apart, so that a panic in it cannot leak the allocation.
+    // SAFETY: nobody else can reach the cell, so the slot is ours.
+    let join_waker = cell.header.join_waker.with_mut(|w| unsafe { (*w).take() });
+    if let Some(w) = join_waker {
+        if call_foreign_waker(|| drop(w)) {
+            cell.scheduler.waker_panicked();
+        }
+    }
+    drop(cell);
 }
 
 /// # Safety
@@ -181,16 +191,19 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
             return true;
         }
     }
+    let new = waker.clone();
     // SAFETY: JOIN_WAKER is clear and the task is not complete: the slot is ours.
-    header
-        .join_waker
-        .with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    let old = header.join_waker.with_mut(|w| unsafe { (*w).replace(new) });
+    // The previous waker may come from another runtime: its drop must not unwind through
+    // the protocol.
+    call_foreign_waker(|| drop(old));
     match header.state.set_join_waker() {
         Ok(_) => false,
         Err(_) => {
             // Completed in between: the completer saw no waker, so the slot is still ours.
             // SAFETY: as above, JOIN_WAKER was never published.
-            header.join_waker.with_mut(|w| unsafe { *w = None });
+            let ours = header.join_waker.with_mut(|w| unsafe { (*w).take() });
+            call_foreign_waker(|| drop(ours));
             true
         }
     }
@@ -209,7 +222,9 @@ pub(crate) unsafe fn drop_join_handle(ptr: NonNull<Header>) {
         JoinDropped::DropOutput => unsafe { (header.vtable.drop_output)(ptr) },
         JoinDropped::Detached { had_waker: true } => {
             // SAFETY: we cleared JOIN_WAKER before completion: the slot is ours again.
-            header.join_waker.with_mut(|w| unsafe { *w = None });
+            let w = header.join_waker.with_mut(|w| unsafe { (*w).take() });
+            // A panic in the waker's drop must not skip the release below.
+            call_foreign_waker(|| drop(w));
         }
         JoinDropped::Detached { had_waker: false } => {}
     }
@@ -249,6 +264,9 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
         unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)) },
     );
     let mut cx = Context::from_waker(&waker);
+    // Marks the thread as polling a task, so that `block_on` called from the future can
+    // refuse (it would block the executor thread the wake-ups it waits for need).
+    let polling = crate::context::enter_task_poll();
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|s| {
             // SAFETY: RUNNING is ours, so the stage is ours.
@@ -263,6 +281,7 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
             }
         })
     }));
+    drop(polling);
     let out = match polled {
         Ok(Poll::Pending) => {
             return match cell.header.state.transition_to_idle() {
@@ -314,7 +333,7 @@ unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 }
 
 /// With RUNNING held: drops the future and completes with a cancelled (or panic) error.
-fn cancel<F: Future, S>(cell: &Cell<F, S>) {
+fn cancel<F: Future, S: Schedule>(cell: &Cell<F, S>) {
     let err = match clear_stage(cell) {
         Ok(()) => JoinError::cancelled(),
         Err(payload) => JoinError::panic(payload),
@@ -330,7 +349,7 @@ fn clear_stage<F: Future, S>(cell: &Cell<F, S>) -> std::thread::Result<()> {
 }
 
 /// With RUNNING held: stores the output, sets COMPLETE and tells the `JoinHandle`.
-fn complete<F: Future, S>(cell: &Cell<F, S>, out: Result<F::Output, JoinError>) {
+fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, out: Result<F::Output, JoinError>) {
     // SAFETY: RUNNING is held by the caller, so the stage is ours.
     cell.stage
         .with_mut(|s| unsafe { *s = Stage::Finished(out) });
@@ -340,12 +359,33 @@ fn complete<F: Future, S>(cell: &Cell<F, S>, out: Result<F::Output, JoinError>) 
         // its destructor must not unwind into the executor.
         let _ = clear_stage(cell);
     } else if prev.has_join_waker() {
-        // SAFETY: JOIN_WAKER was set when we completed: the slot is frozen and readable.
-        cell.header.join_waker.with(|w| unsafe {
-            if let Some(w) = &*w {
-                w.wake_by_ref();
-            }
+        // The join waker is foreign code (any runtime's). If it panics, the panic stops
+        // here: the task is complete and the caller must go on to release it, and the
+        // executor thread must live on to run the other tasks (issue 12).
+        let panicked = call_foreign_waker(|| {
+            // SAFETY: JOIN_WAKER was set when we completed: the slot is frozen and readable.
+            cell.header.join_waker.with(|w| unsafe {
+                if let Some(w) = &*w {
+                    w.wake_by_ref();
+                }
+            });
         });
+        if panicked {
+            cell.scheduler.waker_panicked();
+        }
+    }
+}
+
+/// Runs `f`, which calls into a foreign waker (waking or dropping the `JoinHandle`'s
+/// waker), and stops a panic from unwinding further. Returns `true` if `f` panicked; the
+/// panic is counted (see [`waker_panics`](super::waker_panics)) and reported once.
+fn call_foreign_waker(f: impl FnOnce()) -> bool {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(()) => false,
+        Err(payload) => {
+            super::record_waker_panic(payload);
+            true
+        }
     }
 }
 
@@ -385,8 +425,14 @@ unsafe fn wake_by_val(data: *const ()) {
     // SAFETY: as above.
     let header = unsafe { ptr.as_ref() };
     match header.state.transition_to_notified_by_val() {
-        // SAFETY: our reference became the queued one.
-        ToNotified::Submit => unsafe { (header.vtable.schedule)(ptr) },
+        ToNotified::Submit => {
+            // SAFETY: the transition made a new queued reference, which we hand over. Our
+            // own reference keeps the task, and the scheduler inside it, alive until
+            // `schedule` has returned, even if the executor runs or drops the task first.
+            unsafe { (header.vtable.schedule)(ptr) };
+            // SAFETY: the waker's reference is ours and is not used afterwards.
+            unsafe { release(ptr) };
+        }
         // SAFETY: our reference was the last one.
         ToNotified::Dealloc => unsafe { (header.vtable.dealloc)(ptr) },
         ToNotified::Nothing => {}

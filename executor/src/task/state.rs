@@ -21,6 +21,13 @@
 //!   At most one such reference exists, so a task is never queued twice.
 //! - Every `Waker`, the `JoinHandle`, the queued reference and the executor's list of
 //!   owned tasks each hold one unit of the reference count. The last one frees the task.
+//! - **Whoever hands a task to its scheduler holds a reference of its own for the whole
+//!   call**, besides the queued reference it hands over. The scheduler lives inside the
+//!   task allocation, and the moment the queued reference is pushed the executor may run
+//!   the task, or shut down and drop it; `schedule` goes on using the scheduler after the
+//!   push (to unpark a thread). So `wake` by value makes a new queued reference and
+//!   releases the waker's own only after `schedule` returns, like `wake_by_ref` and
+//!   `abort`, whose callers keep theirs anyway.
 //!
 //! Every transition is one compare-and-swap loop (or one `fetch_*`) over the whole word,
 //! so a reader of a [`Snapshot`] always sees a state that really existed.
@@ -123,8 +130,9 @@ pub(crate) enum ToIdle {
 pub(crate) enum ToNotified {
     /// Nothing: already queued, running (the poller will requeue), or complete.
     Nothing,
-    /// `NOTIFIED` was set and a reference is reserved for it: hand the task to its
-    /// scheduler.
+    /// `NOTIFIED` was set and a new reference was made for the queue: hand the task to
+    /// its scheduler. The caller's own reference (a waker's, the `JoinHandle`'s) is still
+    /// the caller's, and keeps the task and its scheduler alive while `schedule` runs.
     Submit,
     /// The consumed reference was the last one: free the task.
     Dealloc,
@@ -237,7 +245,14 @@ impl State {
         })
     }
 
-    /// `Waker::wake`: consumes the waker's reference, or hands it to the queue.
+    /// `Waker::wake`: consumes the waker's reference, except on `Submit`.
+    ///
+    /// On `Submit` a *new* reference is made for the queue, as in
+    /// [`transition_to_notified_by_ref`](Self::transition_to_notified_by_ref), and the
+    /// waker keeps its own until the scheduler has returned, then releases it. Handing the
+    /// waker's reference to the queue instead would let the executor run (or shut down)
+    /// and free the task, and the scheduler stored in it, while `schedule` still uses the
+    /// scheduler after its push (issue 12).
     pub(crate) fn transition_to_notified_by_val(&self) -> ToNotified {
         self.update(|s| {
             if s.is_complete() || s.is_notified() {
@@ -251,7 +266,8 @@ impl State {
                 // The poller still holds a reference, so this cannot reach zero.
                 (ToNotified::Nothing, Some((s.0 | NOTIFIED) - REF_ONE))
             } else {
-                (ToNotified::Submit, Some(s.0 | NOTIFIED))
+                Self::check_overflow(s);
+                (ToNotified::Submit, Some((s.0 | NOTIFIED) + REF_ONE))
             }
         })
     }
@@ -445,7 +461,8 @@ mod tests {
     #[test]
     fn wake_by_val_table() {
         let table = [
-            (0, 2, ToNotified::Submit, NOTIFIED, 2),
+            // The waker keeps its reference across `schedule` and releases it after.
+            (0, 2, ToNotified::Submit, NOTIFIED, 3),
             (NOTIFIED, 2, ToNotified::Nothing, NOTIFIED, 1),
             (RUNNING, 2, ToNotified::Nothing, RUNNING | NOTIFIED, 1),
             (COMPLETE, 1, ToNotified::Dealloc, COMPLETE, 0),

@@ -214,7 +214,8 @@ impl<P: Park> LocalExecutor<P> {
     ///
     /// # Panics
     ///
-    /// Panics if called from inside this executor's own `block_on` (from a task), and if
+    /// Panics if called from inside a task that an executor is polling (this one's or
+    /// another's: blocking there would stall every task of that thread), and if
     /// `future` panics (a task's panic is caught in its `JoinHandle` instead).
     ///
     /// # Examples
@@ -229,6 +230,12 @@ impl<P: Park> LocalExecutor<P> {
     /// assert_eq!(sum, 3);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        assert!(
+            !context::is_polling_task(),
+            "LocalExecutor::block_on called from inside a task: it would block the thread \
+             that runs the task (and every task beside it). Use `.await`, or run the blocking \
+             work with `spawn_blocking` or on a thread of your own"
+        );
         let mut parker = self
             .parker
             .try_borrow_mut()
@@ -481,6 +488,10 @@ impl Schedule for Arc<Remote> {
         if let Some(task) = task {
             self.push_remote(task);
         }
+    }
+
+    fn waker_panicked(&self) {
+        self.counters.waker_panicked();
     }
 }
 

@@ -82,6 +82,10 @@ impl Schedule for Arc<Shared> {
             }
         }
     }
+
+    fn waker_panicked(&self) {
+        self.remote_counters.waker_panicked();
+    }
 }
 
 /// A cheap, cloneable, `Send + Sync` handle to an [`Executor`]: spawns tasks and reads
@@ -603,7 +607,8 @@ impl Executor {
     ///
     /// # Panics
     ///
-    /// Panics if `future` panics.
+    /// Panics if `future` panics, and if called from inside a task that a ply executor is
+    /// polling (see [`block_on`](crate::block_on)).
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(Current::Multi(self.handle.clone()));
         crate::block_on(future)

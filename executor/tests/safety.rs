@@ -239,7 +239,9 @@ fn multi_round(w: &Waker2, dropped: &DropCounter, gate: Option<&Arc<Gate>>) -> u
         || {
             Executor::builder()
                 .worker_threads(1)
-                .build_with_parker(|_| GatedParker {
+                // One worker: it always waits in the driver, so the wake's unpark goes
+                // through the gated parker.
+                .build_with_driver(GatedParker {
                     inner: ThreadParker::new(),
                     gate: gate2.clone(),
                 })

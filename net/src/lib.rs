@@ -106,6 +106,8 @@ pub mod docs {
     pub struct ExecutorReadme;
     #[doc = include_str!("../../docs/executor.md")]
     pub struct Executor;
+    #[doc = include_str!("../../docs/safety.md")]
+    pub struct Safety;
 }
 
 /// Compile-time checks that the types meant to cross threads can.

@@ -72,4 +72,4 @@ pub use coop::yield_now;
 pub use local::LocalExecutor;
 pub use metrics::Metrics;
 pub use multi::{Builder, Executor, Handle};
-pub use task::{JoinError, JoinHandle};
+pub use task::{task_id, try_task_id, AbortHandle, Id, JoinError, JoinHandle, JoinSet};

@@ -84,14 +84,28 @@ impl<T> JoinHandle<T> {
     /// assert!(ex.block_on(handle).unwrap_err().is_cancelled());
     /// ```
     pub fn abort(&self) {
-        let header = self.raw.header();
-        match header.state.transition_to_cancelled() {
-            super::state::ToNotified::Submit => {
-                // SAFETY: the transition reserved a queued reference for the scheduler.
-                unsafe { (header.vtable.schedule)(self.raw.as_ptr()) }
-            }
-            super::state::ToNotified::Nothing | super::state::ToNotified::Dealloc => {}
-        }
+        raw::abort(self.raw.as_ptr());
+    }
+
+    /// A handle that can cancel this task from anywhere, without owning its output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ex = ply_executor::LocalExecutor::new();
+    /// let handle = ex.spawn_local(std::future::pending::<()>());
+    /// handle.abort_handle().abort();
+    /// assert!(ex.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
+    pub fn abort_handle(&self) -> super::AbortHandle {
+        self.raw.header().state.ref_inc();
+        // SAFETY: the increment above is the abort handle's own reference.
+        unsafe { super::AbortHandle::from_raw(self.raw) }
+    }
+
+    /// The task's id (the same that [`task_id`](crate::task_id) returns inside it).
+    pub fn id(&self) -> super::Id {
+        self.raw.header().id
     }
 
     /// Returns `true` if the task has completed: returned, panicked or been cancelled.

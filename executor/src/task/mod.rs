@@ -19,14 +19,20 @@ use std::ptr::NonNull;
 
 use crate::loom::stats::{AtomicU64, Ordering::Relaxed};
 
+mod abort;
+mod id;
 mod join;
+mod join_set;
 pub(crate) mod list;
 #[cfg(all(test, loom))]
 mod loom_task;
 mod raw;
 pub(crate) mod state;
 
+pub use abort::AbortHandle;
+pub use id::{task_id, try_task_id, Id};
 pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
 
 use raw::Header;
 
@@ -132,7 +138,7 @@ unsafe impl Send for RawTask {}
 unsafe impl Sync for RawTask {}
 
 impl RawTask {
-    fn header(&self) -> &Header {
+    pub(crate) fn header(&self) -> &Header {
         // SAFETY: every holder of a RawTask also holds (or is) a counted reference.
         unsafe { self.ptr.as_ref() }
     }

@@ -29,6 +29,8 @@ use crate::loom::cell::UnsafeCell;
 pub(crate) struct Header {
     pub(crate) state: State,
     pub(crate) vtable: &'static Vtable,
+    /// The task's process-unique id, fixed at spawn.
+    pub(crate) id: super::Id,
     /// Links in the owning executor's list of live tasks; guarded by that list's lock.
     pub(crate) links: UnsafeCell<Links>,
     /// The `JoinHandle`'s waker; ownership is governed by `JOIN_WAKER` (see state.rs).
@@ -88,6 +90,7 @@ pub(crate) fn allocate<F: Future, S: Schedule>(
         header: Header {
             state: State::new(refs),
             vtable: &VtableOf::<F, S>::VTABLE,
+            id: super::Id::next(),
             links: UnsafeCell::new(Links::default()),
             join_waker: UnsafeCell::new(None),
         },
@@ -96,6 +99,21 @@ pub(crate) fn allocate<F: Future, S: Schedule>(
     });
     // `Cell` is `repr(C)` with the header first, so the cell pointer is a header pointer.
     NonNull::from(Box::leak(cell)).cast()
+}
+
+/// Cancels the task at `ptr`: marks it cancelled and, if it is idle, queues it so that its
+/// executor drops the future. Called by `JoinHandle::abort` and `AbortHandle::abort`,
+/// whose own reference keeps the task alive across the call (and across `schedule`).
+pub(crate) fn abort(ptr: NonNull<Header>) {
+    // SAFETY: the caller holds a reference, so the header is live.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.transition_to_cancelled() {
+        super::state::ToNotified::Submit => {
+            // SAFETY: the transition reserved a queued reference for the scheduler.
+            unsafe { (header.vtable.schedule)(ptr) }
+        }
+        super::state::ToNotified::Nothing | super::state::ToNotified::Dealloc => {}
+    }
 }
 
 /// # Safety
@@ -267,6 +285,8 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
     // Marks the thread as polling a task, so that `block_on` called from the future can
     // refuse (it would block the executor thread the wake-ups it waits for need).
     let polling = crate::context::enter_task_poll();
+    // `task_id()` inside the future names this task.
+    let _id = super::id::enter(cell.header.id);
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|s| {
             // SAFETY: RUNNING is ours, so the stage is ours.

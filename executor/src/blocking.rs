@@ -116,6 +116,22 @@ impl BlockingPool {
         }
     }
 
+    /// After [`shutdown`](Self::shutdown): waits up to `timeout` for the running blocking
+    /// tasks to finish and their threads to exit. Returns `true` if they all did.
+    pub(crate) fn wait_for_threads(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut st = self.inner.state.lock();
+        while st.threads > 0 {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let (guard, _) = self.inner.cond.wait_timeout(st, deadline - now);
+            st = guard;
+        }
+        true
+    }
+
     /// The number of live threads (for tests).
     #[cfg(all(test, not(loom)))]
     pub(crate) fn num_threads(&self) -> usize {
@@ -188,6 +204,10 @@ impl Inner {
             }
         }
         st.threads -= 1;
+        if st.shutdown && st.threads == 0 {
+            // Someone may wait for the pool to empty (`wait_for_threads`).
+            self.cond.notify_all();
+        }
     }
 }
 

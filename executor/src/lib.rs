@@ -69,7 +69,7 @@ mod task;
 pub use block_on::{block_on, block_on_with};
 pub use context::{spawn, spawn_blocking, spawn_local, try_spawn, try_spawn_local, SpawnError};
 pub use coop::yield_now;
-pub use local::LocalExecutor;
+pub use local::{LocalExecutor, LocalSpawner};
 pub use metrics::Metrics;
 pub use multi::{Builder, Executor, Handle};
 pub use task::{task_id, try_task_id, AbortHandle, Id, JoinError, JoinHandle, JoinSet};

@@ -19,7 +19,7 @@ use crate::loom::sync::{Arc, Mutex};
 use crate::metrics::{Counters, Metrics};
 use crate::park::{Park, ThreadParker, Unpark};
 use crate::task::list::List;
-use crate::task::{self, JoinHandle, Run, Schedule, Task};
+use crate::task::{self, JoinHandle, RawTask, Run, Schedule, Task};
 
 /// How many tasks run between two looks at the queue of wake-ups from other threads.
 const REMOTE_INTERVAL: u32 = 31;
@@ -110,6 +110,9 @@ pub(crate) struct Remote {
 #[derive(Default)]
 struct RemoteQueue {
     tasks: VecDeque<Task>,
+    /// Tasks spawned from other threads through a [`LocalSpawner`], with the reference
+    /// the owned list takes once the owner thread adopts them.
+    spawned: Vec<(Task, RawTask)>,
     closed: bool,
 }
 
@@ -187,6 +190,27 @@ impl<P: Park> LocalExecutor<P> {
         F::Output: 'static,
     {
         self.core.spawn_local(future)
+    }
+
+    /// A `Send + Sync` handle that spawns `Send` futures onto this executor from any
+    /// thread. The task is queued, the executor's parker is unparked, and the owner thread
+    /// adopts and runs it (in its `block_on`). Spawns that reach an executor that has been
+    /// dropped are cancelled: their `JoinHandle` reports it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ex = ply_executor::LocalExecutor::new();
+    /// let spawner = ex.spawner();
+    /// let h = std::thread::spawn(move || spawner.spawn(async { 40 + 2 }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(ex.block_on(h).unwrap(), 42);
+    /// ```
+    pub fn spawner(&self) -> LocalSpawner {
+        LocalSpawner {
+            remote: self.core.remote.clone(),
+        }
     }
 
     /// Runs `f` on this executor's blocking pool.
@@ -315,6 +339,27 @@ impl<P: Park> LocalExecutor<P> {
         }
     }
 
+    /// Shuts the executor down as dropping it does (every task's future is dropped here),
+    /// then waits up to `timeout` for blocking tasks that are already running to finish.
+    /// Returns `true` if they all did; those still running go on detached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ex = ply_executor::LocalExecutor::new();
+    /// let h = ex.spawn_blocking(|| std::thread::sleep(Duration::from_millis(300)));
+    /// std::thread::sleep(Duration::from_millis(5)); // let it start
+    /// // Too short a wait: the blocking task is still running.
+    /// assert!(!ex.shutdown_timeout(Duration::from_millis(1)));
+    /// drop(h);
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        let pool = self.core.blocking.clone();
+        drop(self);
+        pool.wait_for_threads(timeout)
+    }
+
     /// Returns the executor's counters.
     ///
     /// # Examples
@@ -388,12 +433,20 @@ impl LocalCore {
         if !self.remote.pending.load(Acquire) {
             return;
         }
-        let tasks = {
+        let (tasks, spawned) = {
             let mut q = self.remote.queue.lock();
             self.remote.pending.store(false, Release);
-            std::mem::take(&mut q.tasks)
+            (std::mem::take(&mut q.tasks), std::mem::take(&mut q.spawned))
         };
-        self.queue.borrow_mut().extend(tasks);
+        let mut queue = self.queue.borrow_mut();
+        for (task, raw) in spawned {
+            self.remote.counters.spawned();
+            // SAFETY: a task spawned through a `LocalSpawner` is in no list yet; the list
+            // takes the reference reserved for it at spawn.
+            unsafe { self.owned.borrow_mut().push(raw) };
+            queue.push_back(task);
+        }
+        queue.extend(tasks);
     }
 
     fn run_task(&self, task: Task) {
@@ -449,12 +502,19 @@ impl LocalCore {
         self.closed.set(true);
         // No more wake-ups from other threads; those already queued are dropped (the owned
         // list still keeps their tasks alive).
-        let remote = {
+        let (remote, spawned) = {
             let mut q = self.remote.queue.lock();
             q.closed = true;
-            std::mem::take(&mut q.tasks)
+            (std::mem::take(&mut q.tasks), std::mem::take(&mut q.spawned))
         };
         drop(remote);
+        // Spawned from other threads and never adopted: cancelled here, like a spawn
+        // that arrives after shutdown.
+        for (task, raw) in spawned {
+            task.cancel();
+            // SAFETY: the list's reference was never handed to the list.
+            unsafe { raw.release() };
+        }
         // Drop every live task's future, here on the owner thread.
         loop {
             let Some(raw) = self.owned.borrow_mut().pop() else {
@@ -507,6 +567,45 @@ impl Remote {
         self.pending.store(true, Release);
         drop(q);
         self.unparker.unpark();
+    }
+}
+
+/// Spawns `Send` futures onto a [`LocalExecutor`] from any thread; see
+/// [`LocalExecutor::spawner`].
+#[derive(Clone)]
+pub struct LocalSpawner {
+    remote: Arc<Remote>,
+}
+
+impl LocalSpawner {
+    /// Spawns `future` onto the executor; it runs on the executor's thread.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, join, raw) = task::new(future, self.remote.clone(), true);
+        let mut q = self.remote.queue.lock();
+        if q.closed {
+            drop(q);
+            // The executor is gone: drop the future here; the handle reports cancellation.
+            task.cancel();
+            // SAFETY: the list's reference was never handed to the list.
+            unsafe { raw.release() };
+            return join;
+        }
+        q.spawned.push((task, raw));
+        self.remote.pending.store(true, Release);
+        drop(q);
+        // `self.remote` keeps the unparker alive across the call.
+        self.remote.unparker.unpark();
+        join
+    }
+}
+
+impl fmt::Debug for LocalSpawner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalSpawner").finish_non_exhaustive()
     }
 }
 

@@ -105,7 +105,10 @@ fn abort_all_cancels_and_drop_aborts() {
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while drops.count() < 20 {
-        assert!(std::time::Instant::now() < deadline, "dropped set left tasks running");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dropped set left tasks running"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(ex.handle().num_tasks(), 0);

@@ -54,15 +54,13 @@ fn handle_spawns_from_another_thread_onto_a_multi_threaded_runtime() {
         .map(|i| {
             let handle = handle.clone();
             std::thread::spawn(move || {
-                let task = handle
-                    .spawn(async move {
-                        let s = TcpStream::connect(addr).await?;
-                        s.write_all(&[i; 3]).await?;
-                        let mut buf = [0; 3];
-                        s.read_exact(&mut buf).await?;
-                        std::io::Result::Ok(buf)
-                    })
-                    .expect("Handle::spawn on a multi-threaded runtime");
+                let task = handle.spawn(async move {
+                    let s = TcpStream::connect(addr).await?;
+                    s.write_all(&[i; 3]).await?;
+                    let mut buf = [0; 3];
+                    s.read_exact(&mut buf).await?;
+                    std::io::Result::Ok(buf)
+                });
                 // Waited for with someone else's executor, on this thread.
                 futures::executor::block_on(task).unwrap().unwrap()
             })
@@ -84,14 +82,44 @@ fn handle_spawns_from_another_thread_onto_a_multi_threaded_runtime() {
 }
 
 #[test]
-fn handle_spawn_is_unsupported_on_a_current_thread_runtime() {
+fn handle_spawns_from_other_threads_onto_a_current_thread_runtime() {
     let _w = watchdog("Handle::spawn current", Duration::from_secs(30));
     let rt = current_thread();
+    let addr = rt.block_on(echo_server());
     let handle = rt.handle().clone();
-    let err = std::thread::spawn(move || handle.spawn(async {}).map(drop).unwrap_err())
-        .join()
-        .unwrap();
-    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    // Plain threads spawn I/O tasks; they run on the runtime's thread, in its block_on.
+    let tasks: Vec<_> = (0..4u8)
+        .map(|i| {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                handle.spawn(async move {
+                    let s = TcpStream::connect(addr).await?;
+                    s.write_all(&[i; 3]).await?;
+                    let mut buf = [0; 3];
+                    s.read_exact(&mut buf).await?;
+                    std::io::Result::Ok((buf, std::thread::current().id()))
+                })
+            })
+            .join()
+            .unwrap()
+        })
+        .collect();
+    let me = std::thread::current().id();
+    rt.block_on(async {
+        for (i, t) in tasks.into_iter().enumerate() {
+            let (buf, ran_on) = t.await.unwrap().unwrap();
+            assert_eq!(buf, [i as u8; 3]);
+            assert_eq!(
+                ran_on, me,
+                "a current-thread runtime runs its tasks on its thread"
+            );
+        }
+    });
+    // Once the runtime is gone, a spawn through a surviving handle is cancelled.
+    drop(rt);
+    let late = handle.spawn(async { 1 });
+    let err = futures::executor::block_on(late).unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
 }
 
 #[test]

@@ -114,11 +114,9 @@ fn outside_threads_spawn_one_at_a_time() {
             std::thread::spawn(move || {
                 for i in 0..per_thread {
                     let (tx, rx) = std::sync::mpsc::channel();
-                    let _join = handle
-                        .spawn(async move {
-                            let _ = tx.send(i * 2 + t);
-                        })
-                        .expect("multi-threaded runtime spawns from anywhere");
+                    let _join = handle.spawn(async move {
+                        let _ = tx.send(i * 2 + t);
+                    });
                     match rx.recv_timeout(Duration::from_secs(3)) {
                         Ok(v) => assert_eq!(v, i * 2 + t),
                         Err(e) => panic!("thread {t}: spawn {i} never ran ({e})"),

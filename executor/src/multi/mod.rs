@@ -615,6 +615,28 @@ impl Executor {
     }
 }
 
+impl Executor {
+    /// Shuts the executor down as dropping it does (workers stop, every task's future is
+    /// dropped), then waits up to `timeout` for blocking tasks that are already running to
+    /// finish. Returns `true` if they all did; those still running go on detached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ex = ply_executor::Executor::builder().worker_threads(1).build()?;
+    /// let _h = ex.handle().spawn_blocking(|| std::thread::sleep(Duration::from_millis(20)));
+    /// std::thread::sleep(Duration::from_millis(5)); // let it start
+    /// assert!(ex.shutdown_timeout(Duration::from_secs(5)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) -> bool {
+        let pool = self.handle.shared.blocking.clone();
+        drop(self);
+        pool.wait_for_threads(timeout)
+    }
+}
+
 impl Drop for Executor {
     fn drop(&mut self) {
         let shared = &self.handle.shared;

@@ -40,6 +40,21 @@ pub struct Builder {
     workers: Option<usize>,
     backend: Option<Backend>,
     thread_name: String,
+    stack_size: Option<usize>,
+    max_blocking: Option<usize>,
+    keep_alive: Option<std::time::Duration>,
+    on_start: Option<ThreadHook>,
+    on_stop: Option<ThreadHook>,
+}
+
+/// A callback run on each worker thread as it starts or stops.
+#[derive(Clone)]
+struct ThreadHook(Arc<dyn Fn() + Send + Sync>);
+
+impl fmt::Debug for ThreadHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ThreadHook")
+    }
 }
 
 impl Default for Builder {
@@ -57,6 +72,11 @@ impl Builder {
             workers: None,
             backend: None,
             thread_name: "ply-worker".into(),
+            stack_size: None,
+            max_blocking: None,
+            keep_alive: None,
+            on_start: None,
+            on_stop: None,
         }
     }
 
@@ -92,6 +112,65 @@ impl Builder {
         self
     }
 
+    /// The worker threads' stack size, in bytes (multi-threaded runtime).
+    pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `f` on each worker thread when it starts, before it runs any task
+    /// (multi-threaded runtime).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// # fn main() -> std::io::Result<()> {
+    /// let (started, stopped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (s1, s2) = (started.clone(), stopped.clone());
+    /// let rt = ply_net::Runtime::builder()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(move || {
+    ///         s1.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .on_thread_stop(move || {
+    ///         s2.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(async {});
+    /// drop(rt);
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.on_start = Some(ThreadHook(Arc::new(f)));
+        self
+    }
+
+    /// Runs `f` on each worker thread as it stops, after its last task (multi-threaded
+    /// runtime).
+    pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.on_stop = Some(ThreadHook(Arc::new(f)));
+        self
+    }
+
+    /// The most threads the blocking pool runs at once (multi-threaded runtime; the
+    /// current-thread runtime's pool keeps ply-executor's default, 512).
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking = Some(n.max(1));
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (multi-threaded
+    /// runtime; default 10 s).
+    pub fn thread_keep_alive(mut self, d: std::time::Duration) -> Builder {
+        self.keep_alive = Some(d);
+        self
+    }
+
     /// Builds the runtime: a reactor, a timer whose "earlier deadline" callback wakes the
     /// reactor, and the executor with ply-net's parkers; installs the executor's
     /// cooperative budget as the reactor's and the timer's hook.
@@ -122,11 +201,27 @@ impl Builder {
                 if let Some(n) = self.workers {
                     b = b.worker_threads(n);
                 }
+                if let Some(s) = self.stack_size {
+                    b = b.stack_size(s);
+                }
+                if let Some(n) = self.max_blocking {
+                    b = b.max_blocking_threads(n);
+                }
+                if let Some(d) = self.keep_alive {
+                    b = b.blocking_keep_alive(d);
+                }
+                let (on_start, on_stop) = (self.on_start.clone(), self.on_stop.clone());
                 let ex = b
                     .around_worker(move |run: &mut dyn FnMut()| {
                         let _reactor = reactor.enter();
                         let _timer = timer.enter();
+                        if let Some(f) = &on_start {
+                            (f.0)();
+                        }
                         run();
+                        if let Some(f) = &on_stop {
+                            (f.0)();
+                        }
                     })
                     .build_with_driver(Driver::new(core.clone()))?;
                 ExecutorKind::Multi(ex)
@@ -134,8 +229,8 @@ impl Builder {
         };
         let handle = Handle {
             executor: match &executor {
-                ExecutorKind::Current(_) => None,
-                ExecutorKind::Multi(ex) => Some(ex.handle().clone()),
+                ExecutorKind::Current(local) => Spawner::Local(local.spawner()),
+                ExecutorKind::Multi(ex) => Spawner::Multi(ex.handle().clone()),
             },
             reactor: handle_parts.0,
             timer: handle_parts.1,
@@ -289,6 +384,39 @@ impl Runtime {
         }
     }
 
+    /// Shuts the runtime down as dropping it does (every task is dropped, then the reactor
+    /// is shut down), waiting up to `timeout` for blocking tasks that are already running.
+    /// Returns `true` if they all finished; those still running go on detached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rt = ply_net::Runtime::new()?;
+    /// let _slow = rt.spawn_blocking(|| std::thread::sleep(Duration::from_secs(5)));
+    /// std::thread::sleep(Duration::from_millis(10)); // let it start
+    /// let t = std::time::Instant::now();
+    /// assert!(!rt.shutdown_timeout(Duration::from_millis(50)));
+    /// assert!(t.elapsed() < Duration::from_secs(4));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn shutdown_timeout(self, timeout: std::time::Duration) -> bool {
+        let Runtime {
+            executor,
+            core,
+            handle,
+            _shutdown,
+        } = self;
+        let done = match executor {
+            ExecutorKind::Current(local) => local.shutdown_timeout(timeout),
+            ExecutorKind::Multi(ex) => ex.shutdown_timeout(timeout),
+        };
+        drop((core, handle, _shutdown));
+        done
+    }
+
     /// A handle to this runtime's reactor, timer and (multi-threaded) executor.
     pub fn handle(&self) -> &Handle {
         &self.handle
@@ -348,9 +476,16 @@ pub struct RuntimeStats {
 /// them explicitly rather than from the thread's current runtime.
 #[derive(Clone, Debug)]
 pub struct Handle {
-    executor: Option<ply_executor::Handle>,
+    executor: Spawner,
     reactor: Reactor,
     timer: TimerHandle,
+}
+
+/// How a [`Handle`] reaches its runtime's executor from any thread.
+#[derive(Clone, Debug)]
+enum Spawner {
+    Local(ply_executor::LocalSpawner),
+    Multi(ply_executor::Handle),
 }
 
 impl Handle {
@@ -364,23 +499,32 @@ impl Handle {
         &self.timer
     }
 
-    /// Spawns a task from any thread onto a multi-threaded runtime.
+    /// Spawns a task from any thread. On a multi-threaded runtime it goes to the workers;
+    /// on a current-thread runtime it is queued for the runtime's thread and runs during
+    /// its [`Runtime::block_on`]. A spawn onto a runtime that has been dropped is
+    /// cancelled: the `JoinHandle` reports it.
     ///
-    /// # Errors
+    /// # Examples
     ///
-    /// `Unsupported` for a current-thread runtime: spawn there with
-    /// [`Runtime::spawn`] or, from its tasks, [`spawn`](crate::spawn).
-    pub fn spawn<F>(&self, future: F) -> io::Result<JoinHandle<F::Output>>
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let rt = ply_net::Runtime::new_current_thread()?;
+    /// let handle = rt.handle().clone();
+    /// let task = std::thread::spawn(move || handle.spawn(async { 6 * 7 }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(task).unwrap(), 42);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         match &self.executor {
-            Some(ex) => Ok(ex.spawn(future)),
-            None => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "a current-thread runtime spawns only from its own thread",
-            )),
+            Spawner::Multi(ex) => ex.spawn(future),
+            Spawner::Local(local) => local.spawn(future),
         }
     }
 

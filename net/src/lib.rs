@@ -70,6 +70,21 @@ pub use tcp::{
 };
 
 pub use ply_executor::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle};
+/// Runs an `async fn main` on a ply [`Runtime`]: `#[ply_net::main]` (multi-threaded),
+/// `#[ply_net::main(flavor = "current_thread")]`, `#[ply_net::main(worker_threads = 2)]`.
+///
+/// ```
+/// #[ply_net::main(worker_threads = 2)]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = ply_net::TcpListener::bind("127.0.0.1:0").await?;
+///     assert_ne!(listener.local_addr()?.port(), 0);
+///     Ok(())
+/// }
+/// ```
+pub use ply_macros::main;
+/// Runs an `async fn` test on a fresh ply [`Runtime`]: `#[ply_net::test]` (current-thread,
+/// as in tokio), `#[ply_net::test(flavor = "multi_thread", worker_threads = 2)]`.
+pub use ply_macros::test;
 pub use ply_timer::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};
 
 /// The Rust code blocks of the repository's README and of `docs/*.md` run as this crate's

@@ -578,6 +578,26 @@ pub struct LocalSpawner {
 }
 
 impl LocalSpawner {
+    /// The spawner of the `LocalExecutor` running on this thread (inside its `block_on`
+    /// or one of its tasks), if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(ply_executor::LocalSpawner::try_current().is_none());
+    /// let ex = ply_executor::LocalExecutor::new();
+    /// ex.block_on(async {
+    ///     assert!(ply_executor::LocalSpawner::try_current().is_some());
+    /// });
+    /// ```
+    pub fn try_current() -> Option<LocalSpawner> {
+        context::with_local(|core| {
+            core.map(|c| LocalSpawner {
+                remote: c.remote.clone(),
+            })
+        })
+    }
+
     /// Spawns `future` onto the executor; it runs on the executor's thread.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where

@@ -489,6 +489,44 @@ enum Spawner {
 }
 
 impl Handle {
+    /// The handle of the runtime running on this thread: inside its `block_on`, one of
+    /// its tasks, or one of its worker threads.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a ply runtime; see [`try_current`](Self::try_current).
+    #[track_caller]
+    pub fn current() -> Handle {
+        Handle::try_current().expect(
+            "ply_net::Handle::current called outside a ply runtime: call it from inside \
+             Runtime::block_on or a task, or pass a Handle explicitly",
+        )
+    }
+
+    /// The handle of the runtime running on this thread, or `None` outside one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// assert!(ply_net::Handle::try_current().is_none());
+    /// let rt = ply_net::Runtime::new_current_thread()?;
+    /// rt.block_on(async { assert!(ply_net::Handle::try_current().is_some()) });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        let executor = match ply_executor::Handle::try_current() {
+            Some(h) => Spawner::Multi(h),
+            None => Spawner::Local(ply_executor::LocalSpawner::try_current()?),
+        };
+        Some(Handle {
+            executor,
+            reactor: Reactor::current().ok()?,
+            timer: TimerHandle::current(),
+        })
+    }
+
     /// The runtime's reactor (register fds with it: [`ply_reactor::Async::new_in`]).
     pub fn reactor(&self) -> &Reactor {
         &self.reactor

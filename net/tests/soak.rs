@@ -263,33 +263,41 @@ fn always_readable_socket_against_timers() {
     }
 }
 
-/// Two workers; one of them runs a CPU-bound poll of 400 ms, right after the driver woke
-/// it. The other worker is idle and must take the driver over: a 5 ms sleep ends within
-/// 200 ms (before the fix it took as long as the CPU-bound poll).
+/// Two workers; one of them runs a CPU-bound poll of 1 s, right after the driver woke it.
+/// The other worker is idle and must take the driver over: a 100 ms sleep that ends
+/// during the poll takes less than 400 ms, and a 5 ms sleep less than 200 ms (without the
+/// hand-over, the 100 ms sleep ends only with the poll, after about 1 s).
 #[test]
 fn cpu_bound_task_against_timers_on_two_workers() {
     let _serial = SERIAL.lock();
     let _w = watchdog("soak_cpu_bound", Duration::from_secs(60));
-    let rounds = count(5, 2);
+    let rounds = count(4, 1);
     let rt = multi(2);
     rt.block_on(async {
         for round in 0..rounds {
             let hog = ply_net::spawn(async {
-                // Woken by the driver (a timer), so it runs on the worker that drove.
-                ply_net::sleep(Duration::from_millis(1)).await;
+                // Woken by the driver (a timer) once both workers have settled (one in
+                // the driver, one on its condvar), so it runs on the worker that drove,
+                // which was not searching: nothing but the hand-over wakes the other.
+                ply_net::sleep(Duration::from_millis(50)).await;
                 let t = Instant::now();
                 let mut spins = 0u64;
-                while t.elapsed() < Duration::from_millis(400) {
+                while t.elapsed() < Duration::from_millis(1000) {
                     spins = spins.wrapping_add(1);
                     std::hint::spin_loop();
                 }
                 spins
             });
-            ply_net::sleep(Duration::from_millis(20)).await;
+            // This sleep ends while the hog spins (it starts at about 50 ms, for 1 s).
+            let slept = timed_sleep(Duration::from_millis(100)).await;
+            assert!(
+                slept < Duration::from_millis(400),
+                "round {round}: a 100 ms sleep took {slept:?} beside a 1 s poll"
+            );
             let slept = timed_sleep(Duration::from_millis(5)).await;
             assert!(
                 slept < Duration::from_millis(200),
-                "round {round}: a 5 ms sleep took {slept:?} beside a 400 ms poll"
+                "round {round}: a 5 ms sleep took {slept:?} beside a 1 s poll"
             );
             assert!(hog.await.expect("hog") > 0);
         }

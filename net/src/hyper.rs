@@ -121,6 +121,24 @@ where
 
 /// hyper's timeouts (header read timeout, keep-alive) on ply-timer's wheel, with cheap
 /// resets: a reset moves the existing wheel entry instead of allocating a new sleep.
+///
+/// Its [`now`](hyper::rt::Timer::now) is the current timer's clock, not `Instant::now()`:
+/// under a paused clock hyper computes its deadlines from the same time the wheel fires
+/// them by, so advancing the clock also runs hyper's timeouts.
+///
+/// # Examples
+///
+/// ```
+/// use hyper::rt::Timer;
+/// use ply_net::hyper::HyperTimer;
+/// use std::time::Duration;
+///
+/// let clock = ply_timer::Timer::paused();
+/// let _guard = clock.handle().enter();
+/// let before = HyperTimer::new().now();
+/// clock.advance(Duration::from_secs(3600));
+/// assert_eq!(HyperTimer::new().now() - before, Duration::from_secs(3600));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HyperTimer;
 
@@ -151,6 +169,10 @@ impl Future for HyperSleep {
 impl hyper::rt::Sleep for HyperSleep {}
 
 impl hyper::rt::Timer for HyperTimer {
+    fn now(&self) -> Instant {
+        ply_timer::TimerHandle::current().now()
+    }
+
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
         Box::pin(HyperSleep {
             inner: ply_timer::sleep(duration),

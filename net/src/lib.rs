@@ -61,6 +61,8 @@ mod addr;
 pub mod hyper;
 mod runtime;
 mod tcp;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 
 pub use addr::ToSocketAddrs;
 pub use runtime::{run, Builder, EnterGuard, Handle, Runtime, RuntimeStats};

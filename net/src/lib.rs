@@ -12,6 +12,11 @@
 //!   [`TcpSocket`] builder, implementing `futures_io::AsyncRead`/`AsyncWrite`.
 //! - With the `hyper` feature, the glue that runs hyper 1.x on ply unchanged
 //!   (`ply_net::hyper`).
+//! - With the `tokio-io` feature, `tokio::io::AsyncRead`/`AsyncWrite` for [`TcpStream`] and
+//!   its halves (the traits only: no tokio runtime), so tokio-util codecs, hyper-util's
+//!   `TokioIo` and axum run over ply's sockets.
+//! - `#[ply_net::main]` and `#[ply_net::test]`, and [`Handle`]s that spawn onto either
+//!   runtime flavor from any thread.
 //! - Re-exports of what a program needs day to day: [`spawn`], [`spawn_blocking`],
 //!   [`sleep`], [`timeout`], [`interval`], [`JoinHandle`].
 //!

@@ -111,24 +111,10 @@ tokio_write!(&TcpStream, s => s);
 tokio_read!(ReadHalf<'_>, s => s.0);
 tokio_write!(WriteHalf<'_>, s => s.0);
 
-impl tokio::io::AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        // The stream is private to `tcp::split`: read through the futures_io impl, into
-        // an initialised slice.
-        let n = ready!(futures_io::AsyncRead::poll_read(
-            self,
-            cx,
-            buf.initialize_unfilled()
-        ))?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
+tokio_read!(OwnedReadHalf, s => s.stream());
 
+// The write half goes through its futures_io impl: its `poll_close` also records that
+// the write side is shut down, so dropping the half does not shut it down again.
 impl tokio::io::AsyncWrite for OwnedWriteHalf {
     fn poll_write(
         self: Pin<&mut Self>,

@@ -89,6 +89,12 @@ impl OwnedReadHalf {
         OwnedReadHalf { stream }
     }
 
+    /// The shared stream (for the tokio-io traits, which read into uninitialised memory).
+    #[cfg(feature = "tokio-io")]
+    pub(crate) fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
     /// Reads into `buf`, waiting for data; `Ok(0)` is end of stream.
     ///
     /// # Errors

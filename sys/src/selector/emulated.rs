@@ -133,9 +133,13 @@ impl Registry {
         if let Some(moved) = state.entries.get(at).map(|e| e.fd) {
             state.index.insert(moved, at);
         }
-        // A waiter still watching `fd` is harmless: its report finds no entry and is
-        // dropped in `finish_wait`.
-        Ok(())
+        // A waiter still watching `fd` must be woken, not left to find out later: poll(2)
+        // and select(2) hold a reference to every file they wait on, so until that wait
+        // returns, closing `fd` does not release the socket. A zero-linger close would send
+        // its RST only then (the peer, and whoever waits for it, would hang), and a closed
+        // listener would keep its port. Its report, if any, finds no entry and is dropped in
+        // `finish_wait`.
+        self.changed(&state)
     }
 
     pub(crate) fn rearm(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {

@@ -59,16 +59,20 @@ mod addr;
 mod cvt;
 pub mod epoll;
 mod fd;
+mod msg;
 mod notify;
 mod selector;
 mod socket;
+mod udp;
 
 pub use fd::{pipe, read, set_nonblocking, write};
+pub use msg::{RecvMsg, SCM_MAX_FD};
 pub use notify::{eventfd, Notifier};
 pub use selector::{
     Backend, Event, Events, Interest, Selector, SelectorStats, Token, SELECTOR_ENV,
 };
 pub use socket::{Connect, Socket};
+pub use udp::{RecvMeta, UdpSocket};
 
 /// Compile-time checks that the types meant to cross threads can.
 const _: () = {
@@ -76,6 +80,7 @@ const _: () = {
     send_sync::<Selector>();
     send_sync::<Notifier>();
     send_sync::<Socket>();
+    send_sync::<UdpSocket>();
     send_sync::<epoll::Epoll>();
     send_sync::<Events>();
 };

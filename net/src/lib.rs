@@ -61,6 +61,7 @@ mod addr;
 pub mod hyper;
 mod runtime;
 mod tcp;
+mod udp;
 
 pub use addr::ToSocketAddrs;
 pub use runtime::{run, Builder, EnterGuard, Handle, Runtime, RuntimeStats};
@@ -68,6 +69,9 @@ pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpListener, TcpSocket,
     TcpStream, WriteHalf,
 };
+
+pub use ply_sys::RecvMeta;
+pub use udp::UdpSocket;
 
 pub use ply_executor::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle};
 pub use ply_timer::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};
@@ -116,4 +120,5 @@ const _: () = {
     send_sync::<OwnedReadHalf>();
     send_sync::<OwnedWriteHalf>();
     send_sync::<Handle>();
+    send_sync::<UdpSocket>();
 };

@@ -260,7 +260,10 @@ pub(crate) fn recv_fds(
             if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
                 // SAFETY: CMSG_LEN(0) is pure arithmetic.
                 let header = unsafe { libc::CMSG_LEN(0) } as usize;
-                let count = (len as usize - header) / mem::size_of::<libc::c_int>();
+                // cmsg_len is a size_t with glibc but a u32 with musl.
+                #[allow(clippy::unnecessary_cast)]
+                let len = len as usize;
+                let count = len.saturating_sub(header) / mem::size_of::<libc::c_int>();
                 // SAFETY: the data of an SCM_RIGHTS message is `count` c_ints, read
                 // unaligned as cmsg(3) advises.
                 let data = unsafe { libc::CMSG_DATA(cmsg) }.cast::<libc::c_int>();

@@ -9,6 +9,13 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+/// The tests of this binary take turns, so the fd-count test sees only its own fds.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn v4() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
@@ -40,6 +47,7 @@ fn fd_count() -> usize {
 
 #[test]
 fn datagrams_round_trip_on_v4_and_v6_with_their_sender() {
+    let _serial = serial();
     let _w = util::watchdog("udp round trip", Duration::from_secs(30));
     let mut addrs = vec![v4()];
     if has_ipv6() {
@@ -81,6 +89,7 @@ fn datagrams_round_trip_on_v4_and_v6_with_their_sender() {
 
 #[test]
 fn connected_sockets_send_and_recv_and_refuse_strangers() {
+    let _serial = serial();
     let a = UdpSocket::bind(v4()).unwrap();
     let b = UdpSocket::bind(v4()).unwrap();
     let stranger = UdpSocket::bind(v4()).unwrap();
@@ -105,6 +114,7 @@ fn connected_sockets_send_and_recv_and_refuse_strangers() {
 
 #[test]
 fn a_datagram_longer_than_the_buffer_is_reported_truncated() {
+    let _serial = serial();
     let a = UdpSocket::bind(v4()).unwrap();
     let b = UdpSocket::bind(v4()).unwrap();
     let to = b.local_addr().unwrap();
@@ -124,6 +134,7 @@ fn a_datagram_longer_than_the_buffer_is_reported_truncated() {
 
 #[test]
 fn an_address_in_use_is_an_error() {
+    let _serial = serial();
     let a = UdpSocket::bind(v4()).unwrap();
     let err = UdpSocket::bind(a.local_addr().unwrap()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AddrInUse);
@@ -138,6 +149,7 @@ fn an_address_in_use_is_an_error() {
 
 #[test]
 fn multicast_on_a_non_multicast_address_is_an_error() {
+    let _serial = serial();
     let s = UdpSocket::bind("0.0.0.0:0".parse().unwrap()).unwrap();
     for group in [
         Ipv4Addr::LOCALHOST,
@@ -163,6 +175,7 @@ fn multicast_on_a_non_multicast_address_is_an_error() {
 
 #[test]
 fn multicast_on_loopback_reaches_a_member_when_the_host_routes_it() {
+    let _serial = serial();
     let _w = util::watchdog("udp multicast", Duration::from_secs(30));
     let group = Ipv4Addr::new(239, 255, 71, 1);
     let rx = UdpSocket::unbound_for(&v4()).unwrap();
@@ -216,6 +229,7 @@ fn multicast_on_loopback_reaches_a_member_when_the_host_routes_it() {
 
 #[test]
 fn options_round_trip() {
+    let _serial = serial();
     let s = UdpSocket::bind(v4()).unwrap();
     s.set_broadcast(true).unwrap();
     assert!(s.broadcast().unwrap());
@@ -257,6 +271,7 @@ fn options_round_trip() {
 
 #[test]
 fn std_conversions_keep_the_socket() {
+    let _serial = serial();
     let std_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = std_socket.local_addr().unwrap();
     let ours = UdpSocket::from(std_socket);
@@ -273,6 +288,7 @@ fn std_conversions_keep_the_socket() {
 
 #[test]
 fn ten_thousand_bind_close_cycles_leave_the_fd_count_unchanged() {
+    let _serial = serial();
     let _w = util::watchdog("udp churn", Duration::from_secs(60));
     let before = fd_count();
     for _ in 0..10_000 {

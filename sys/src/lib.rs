@@ -64,6 +64,7 @@ mod notify;
 mod selector;
 mod socket;
 mod udp;
+mod unix;
 
 pub use fd::{pipe, read, set_nonblocking, write};
 pub use msg::{RecvMsg, SCM_MAX_FD};
@@ -73,6 +74,7 @@ pub use selector::{
 };
 pub use socket::{Connect, Socket};
 pub use udp::{RecvMeta, UdpSocket};
+pub use unix::{UCred, UnixAddr, UnixSocket};
 
 /// Compile-time checks that the types meant to cross threads can.
 const _: () = {
@@ -81,6 +83,7 @@ const _: () = {
     send_sync::<Notifier>();
     send_sync::<Socket>();
     send_sync::<UdpSocket>();
+    send_sync::<UnixSocket>();
     send_sync::<epoll::Epoll>();
     send_sync::<Events>();
 };

@@ -62,6 +62,7 @@ pub mod hyper;
 mod runtime;
 mod tcp;
 mod udp;
+pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use runtime::{run, Builder, EnterGuard, Handle, Runtime, RuntimeStats};
@@ -72,6 +73,7 @@ pub use tcp::{
 
 pub use ply_sys::RecvMeta;
 pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 pub use ply_executor::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle};
 pub use ply_timer::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};
@@ -121,4 +123,9 @@ const _: () = {
     send_sync::<OwnedWriteHalf>();
     send_sync::<Handle>();
     send_sync::<UdpSocket>();
+    send_sync::<UnixStream>();
+    send_sync::<UnixListener>();
+    send_sync::<UnixDatagram>();
+    send_sync::<unix::OwnedReadHalf>();
+    send_sync::<unix::OwnedWriteHalf>();
 };

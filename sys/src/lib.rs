@@ -62,6 +62,7 @@ mod fd;
 mod msg;
 mod notify;
 mod selector;
+mod signal;
 mod socket;
 mod udp;
 mod unix;
@@ -71,6 +72,9 @@ pub use msg::{RecvMsg, SCM_MAX_FD};
 pub use notify::{eventfd, Notifier};
 pub use selector::{
     Backend, Event, Events, Interest, Selector, SelectorStats, Token, SELECTOR_ENV,
+};
+pub use signal::{
+    block_signals, blocked_signals, set_signal_mask, unblock_signals, SigInfo, SignalFd, SignalSet,
 };
 pub use socket::{Connect, Socket};
 pub use udp::{RecvMeta, UdpSocket};
@@ -84,6 +88,7 @@ const _: () = {
     send_sync::<Socket>();
     send_sync::<UdpSocket>();
     send_sync::<UnixSocket>();
+    send_sync::<SignalFd>();
     send_sync::<epoll::Epoll>();
     send_sync::<Events>();
 };

@@ -60,6 +60,7 @@ mod addr;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod runtime;
+pub mod signal;
 mod tcp;
 mod udp;
 pub mod unix;
@@ -123,6 +124,7 @@ const _: () = {
     send_sync::<OwnedWriteHalf>();
     send_sync::<Handle>();
     send_sync::<UdpSocket>();
+    send_sync::<signal::Signal>();
     send_sync::<UnixStream>();
     send_sync::<UnixListener>();
     send_sync::<UnixDatagram>();

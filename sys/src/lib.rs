@@ -74,7 +74,8 @@ pub use selector::{
     Backend, Event, Events, Interest, Selector, SelectorStats, Token, SELECTOR_ENV,
 };
 pub use signal::{
-    block_signals, blocked_signals, set_signal_mask, unblock_signals, SigInfo, SignalFd, SignalSet,
+    block_signals, blocked_signals, set_signal_mask, unblock_signals, SigInfo, SignalFd,
+    SignalKind, SignalSet,
 };
 pub use socket::{Connect, Socket};
 pub use udp::{RecvMeta, UdpSocket};

@@ -40,6 +40,67 @@ use std::io;
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
+/// A kind of signal: a signal number with a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SignalKind(i32);
+
+impl SignalKind {
+    /// Any signal by number (e.g. `libc::SIGRTMIN() + 1`); checked when used.
+    pub const fn from_raw(signo: i32) -> SignalKind {
+        SignalKind(signo)
+    }
+
+    /// The signal number.
+    pub const fn as_raw(self) -> i32 {
+        self.0
+    }
+
+    /// `SIGINT`: Ctrl-C at a terminal.
+    pub const fn interrupt() -> SignalKind {
+        SignalKind(libc::SIGINT)
+    }
+
+    /// `SIGTERM`: the polite request to stop (what `kill` and service managers send).
+    pub const fn terminate() -> SignalKind {
+        SignalKind(libc::SIGTERM)
+    }
+
+    /// `SIGHUP`: the terminal went away; daemons use it to reload.
+    pub const fn hangup() -> SignalKind {
+        SignalKind(libc::SIGHUP)
+    }
+
+    /// `SIGQUIT`: Ctrl-\ at a terminal.
+    pub const fn quit() -> SignalKind {
+        SignalKind(libc::SIGQUIT)
+    }
+
+    /// `SIGUSR1`.
+    pub const fn user_defined1() -> SignalKind {
+        SignalKind(libc::SIGUSR1)
+    }
+
+    /// `SIGUSR2`.
+    pub const fn user_defined2() -> SignalKind {
+        SignalKind(libc::SIGUSR2)
+    }
+
+    /// `SIGCHLD`: a child process stopped or exited.
+    pub const fn child() -> SignalKind {
+        SignalKind(libc::SIGCHLD)
+    }
+
+    /// `SIGWINCH`: the terminal's size changed.
+    pub const fn window_change() -> SignalKind {
+        SignalKind(libc::SIGWINCH)
+    }
+
+    /// `SIGALRM`.
+    pub const fn alarm() -> SignalKind {
+        SignalKind(libc::SIGALRM)
+    }
+}
+
 /// A set of signal numbers (a `sigset_t`, [sigsetops(3)]).
 ///
 /// [sigsetops(3)]: https://man7.org/linux/man-pages/man3/sigsetops.3.html

@@ -18,8 +18,8 @@
 //! signal on the calling thread, and threads created afterwards inherit that; but threads
 //! that already exist keep their masks. So call [`signal`] (or `ctrl_c`) early, on the
 //! main thread before the runtime starts its workers, or block the signals in the
-//! process's first lines with `ply_sys::block_signals`. See `ply_sys`'s signal module
-//! docs for the details.
+//! process's first lines with `ply_sys::block_signals`. "The signal mask" on
+//! `ply_sys::SignalFd` has the details.
 //!
 //! Standard signals do not queue: several arrivals between two reads are one event.
 

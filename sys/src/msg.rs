@@ -115,7 +115,8 @@ pub struct RecvMsg {
     pub fds_truncated: bool,
 }
 
-/// The most fds one [`send_fds`] may attach: the kernel's `SCM_MAX_FD` (see unix(7)).
+/// The most fds one message may carry (`UnixSocket::send_with_fds`): the kernel's
+/// `SCM_MAX_FD` (see unix(7)).
 pub const SCM_MAX_FD: usize = 253;
 
 /// The raw sendmsg: `name` is an optional (pointer, length) address, `control` an optional

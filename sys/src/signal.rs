@@ -1,34 +1,8 @@
 //! Signals as an fd: [signalfd(2)], and the per-thread signal mask it depends on
 //! ([pthread_sigmask(3)], [signal(7)]).
 //!
-//! # Why the mask
-//!
-//! A signalfd does not *catch* a signal; it only lets the process *read* signals that
-//! are pending. A signal becomes pending, rather than delivered (running its handler or
-//! its default action, which for `SIGINT` and `SIGTERM` is to kill the process), only
-//! while it is **blocked**. So the recipe is: block the signal with [`block_signals`],
-//! then read it from a [`SignalFd`].
-//!
-//! The mask is **per thread**. [`block_signals`] changes the calling thread's mask only.
-//! A thread inherits its creator's mask when it is created, so:
-//!
-//! - threads created *after* the block have the signal blocked too;
-//! - threads created *before* it keep their own mask, and the kernel delivers a
-//!   process-directed signal (from `kill(2)`, or Ctrl-C at a terminal) to *any* thread
-//!   that does not block it: that thread runs the default action, and the signalfd never
-//!   sees the signal.
-//!
-//! A program that reads signals from an fd must therefore block them in every thread,
-//! which in practice means: block them on the main thread before any other thread is
-//! started (a runtime's workers, a logger's thread), or in each thread as it starts. The
-//! mask also survives `execve(2)`, so a child process inherits it unless whoever spawns
-//! it resets it (Rust's `std::process::Command` resets it to empty).
-//!
-//! A thread-directed signal (`pthread_kill(3)`, `raise(3)`, a fault) is pending for its
-//! thread only, and only a signalfd read *on that thread* sees it.
-//!
-//! `SIGKILL` and `SIGSTOP` can be neither blocked nor read: the kernel silently drops
-//! them from a mask. [`SignalSet::add`] refuses them with an error instead.
+//! Why the mask matters, and why it is per thread, is written once, on [`SignalFd`]
+//! ("The signal mask").
 //!
 //! [signalfd(2)]: https://man7.org/linux/man-pages/man2/signalfd.2.html
 //! [pthread_sigmask(3)]: https://man7.org/linux/man-pages/man3/pthread_sigmask.3.html
@@ -189,7 +163,7 @@ fn sigmask(how: i32, set: Option<&SignalSet>) -> io::Result<SignalSet> {
 
 /// Adds `set` to the **calling thread's** signal mask ([pthread_sigmask(3)]
 /// `SIG_BLOCK`) and returns the mask as it was. Threads created afterwards inherit it;
-/// threads that exist already do not (see the [module docs](self)).
+/// threads that exist already do not (see "The signal mask" on [`SignalFd`]).
 ///
 /// # Errors
 ///
@@ -246,8 +220,37 @@ pub struct SigInfo {
 /// (or for the process), readable as an fd, nonblocking and close-on-exec.
 ///
 /// The signals must be blocked ([`block_signals`]) in every thread, or they are delivered
-/// instead of queued; see the [module docs](self). Standard signals do not queue: two
-/// `SIGINT`s that arrive before a read are read once.
+/// instead of queued; see below. Standard signals do not queue: two `SIGINT`s that arrive
+/// before a read are read once.
+///
+/// # The signal mask
+///
+/// A signalfd does not *catch* a signal; it only lets the process *read* signals that
+/// are pending. A signal becomes pending, rather than delivered (running its handler or
+/// its default action, which for `SIGINT` and `SIGTERM` is to kill the process), only
+/// while it is **blocked**. So the recipe is: block the signal with [`block_signals`],
+/// then read it from a [`SignalFd`].
+///
+/// The mask is **per thread**. [`block_signals`] changes the calling thread's mask only.
+/// A thread inherits its creator's mask when it is created, so:
+///
+/// - threads created *after* the block have the signal blocked too;
+/// - threads created *before* it keep their own mask, and the kernel delivers a
+///   process-directed signal (from `kill(2)`, or Ctrl-C at a terminal) to *any* thread
+///   that does not block it: that thread runs the default action, and the signalfd never
+///   sees the signal.
+///
+/// A program that reads signals from an fd must therefore block them in every thread,
+/// which in practice means: block them on the main thread before any other thread is
+/// started (a runtime's workers, a logger's thread), or in each thread as it starts. The
+/// mask also survives `execve(2)`, so a child process inherits it unless whoever spawns
+/// it resets it (Rust's `std::process::Command` resets it to empty).
+///
+/// A thread-directed signal (`pthread_kill(3)`, `raise(3)`, a fault) is pending for its
+/// thread only, and only a signalfd read *on that thread* sees it.
+///
+/// `SIGKILL` and `SIGSTOP` can be neither blocked nor read: the kernel silently drops
+/// them from a mask. [`SignalSet::add`] refuses them with an error instead.
 ///
 /// # Examples
 ///

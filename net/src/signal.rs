@@ -65,7 +65,9 @@ pub struct Signal {
 /// # Errors
 ///
 /// `InvalidInput` for `SIGKILL` and `SIGSTOP`, which cannot be caught, and for a number
-/// that is not a signal; `EMFILE` when out of fds; a registration error.
+/// that is not a signal; `Unsupported` if some thread of the process does not block the
+/// signal (it would die of it, or swallow it, instead of the listener hearing it: see the
+/// [module docs](self) on the mask); `EMFILE` when out of fds; a registration error.
 ///
 /// # Examples
 ///
@@ -98,6 +100,7 @@ pub fn signal_in(kind: SignalKind, reactor: &Reactor) -> io::Result<Signal> {
         ));
     }
     ply_sys::block_signals(&set)?;
+    check_every_thread_blocks(signo)?;
     let fd = SignalFd::new(&set)?;
     Ok(Signal {
         io: Async::new_in(fd, reactor)?,
@@ -123,6 +126,46 @@ pub fn ctrl_c() -> impl std::future::Future<Output = io::Result<()>> {
             None => Err(io::Error::other("the reactor shut down")),
         }
     }
+}
+
+/// Refuses to listen while some thread of the process does not block `signo`: the kernel
+/// would deliver the signal to that thread, whose default action (for most signals) ends
+/// the process, and the listener would never fire. Each thread's mask is read from
+/// `/proc/self/task/<tid>/status` (`SigBlk`, see proc(5)); without `/proc` the check is
+/// skipped.
+fn check_every_thread_blocks(signo: i32) -> io::Result<()> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Ok(());
+    };
+    let bit = 1u64 << (signo - 1);
+    for task in tasks.flatten() {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue; // the thread has exited meanwhile
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+                .unwrap_or("")
+                .to_string()
+        };
+        let blocked = u64::from_str_radix(&field("SigBlk:"), 16).unwrap_or(u64::MAX);
+        if blocked & bit == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "signal {signo} is not blocked in thread {} ({:?}): it would take the \
+                     signal's default action instead of the listener seeing it; block the \
+                     signal (ply_sys::block_signals) on the main thread before any other \
+                     thread starts, e.g. before building a multi-threaded runtime",
+                    task.file_name().to_string_lossy(),
+                    field("Name:"),
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Signal {

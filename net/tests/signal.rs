@@ -133,3 +133,18 @@ fn signals_that_cannot_be_caught_are_refused() {
         }
     });
 }
+
+#[test]
+fn listening_while_another_thread_does_not_block_the_signal_is_an_error() {
+    // The harness's main thread does not block SIGUSR2, and neither do the workers of a
+    // runtime built before the call: a listener could never hear it (the signal would
+    // be delivered to one of them), so signal() says so instead of failing later.
+    util::multi_thread().block_on(async {
+        let err = signal(SignalKind::user_defined2()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        assert!(
+            err.to_string().contains("is not blocked in thread"),
+            "{err}"
+        );
+    });
+}

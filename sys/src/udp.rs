@@ -155,9 +155,8 @@ impl UdpSocket {
     ///
     /// # Errors
     ///
-    /// `NotConnected` (kind `Other` from `EDESTADDRREQ`) if not connected;
-    /// `ConnectionRefused` if an earlier datagram drew a port-unreachable; as
-    /// [`send_to`](Self::send_to).
+    /// `EDESTADDRREQ` if not connected; `ConnectionRefused` if an earlier datagram drew a
+    /// port-unreachable; as [`send_to`](Self::send_to).
     ///
     /// [send(2)]: https://man7.org/linux/man-pages/man2/send.2.html
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {

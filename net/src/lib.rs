@@ -65,9 +65,12 @@ mod addr;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod runtime;
+pub mod signal;
 mod tcp;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
+mod udp;
+pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use runtime::{run, Builder, EnterGuard, Handle, Runtime, RuntimeStats};
@@ -75,6 +78,10 @@ pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpListener, TcpSocket,
     TcpStream, WriteHalf,
 };
+
+pub use ply_sys::RecvMeta;
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 pub use ply_executor::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle};
 /// Runs an `async fn main` on a ply [`Runtime`]: `#[ply_net::main]` (multi-threaded),
@@ -140,4 +147,11 @@ const _: () = {
     send_sync::<OwnedReadHalf>();
     send_sync::<OwnedWriteHalf>();
     send_sync::<Handle>();
+    send_sync::<UdpSocket>();
+    send_sync::<signal::Signal>();
+    send_sync::<UnixStream>();
+    send_sync::<UnixListener>();
+    send_sync::<UnixDatagram>();
+    send_sync::<unix::OwnedReadHalf>();
+    send_sync::<unix::OwnedWriteHalf>();
 };

@@ -59,16 +59,27 @@ mod addr;
 mod cvt;
 pub mod epoll;
 mod fd;
+mod msg;
 mod notify;
 mod selector;
+mod signal;
 mod socket;
+mod udp;
+mod unix;
 
 pub use fd::{pipe, read, set_nonblocking, write};
+pub use msg::{RecvMsg, SCM_MAX_FD};
 pub use notify::{eventfd, Notifier};
 pub use selector::{
     Backend, Event, Events, Interest, Selector, SelectorStats, Token, SELECTOR_ENV,
 };
+pub use signal::{
+    block_signals, blocked_signals, set_signal_mask, unblock_signals, SigInfo, SignalFd,
+    SignalKind, SignalSet,
+};
 pub use socket::{Connect, Socket};
+pub use udp::{RecvMeta, UdpSocket};
+pub use unix::{UCred, UnixAddr, UnixSocket};
 
 /// Compile-time checks that the types meant to cross threads can.
 const _: () = {
@@ -76,6 +87,9 @@ const _: () = {
     send_sync::<Selector>();
     send_sync::<Notifier>();
     send_sync::<Socket>();
+    send_sync::<UdpSocket>();
+    send_sync::<UnixSocket>();
+    send_sync::<SignalFd>();
     send_sync::<epoll::Epoll>();
     send_sync::<Events>();
 };

@@ -485,3 +485,108 @@ async_read!(TcpStream, s => s);
 async_write!(TcpStream, s => s);
 async_read!(&TcpStream, s => s);
 async_write!(&TcpStream, s => s);
+
+/// Readiness for several directions at once, vectored `try_*` calls and a poll form of
+/// peek.
+impl TcpStream {
+    /// Waits until the stream is ready for any direction in `interest` and returns the
+    /// directions that are (`READABLE`, `WRITABLE` or `BOTH`). Readable includes end of
+    /// stream and a pending error; writable includes a closed write side. Readiness is a
+    /// hint: follow it with `try_read`/`try_write`, which may still say `WouldBlock`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `interest` names neither reading nor writing; an error if the
+    /// reactor has shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ply_net::{TcpListener, TcpStream};
+    /// use ply_sys::Interest;
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// ply_net::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     // Nothing to read yet, but room to write.
+    ///     assert_eq!(client.ready(Interest::BOTH).await?, Interest::WRITABLE);
+    ///     server.write_all(b"x").await?;
+    ///     client.readable().await?;
+    ///     assert!(client.ready(Interest::READABLE).await?.is_readable());
+    ///     Ok(())
+    /// })
+    /// # }
+    /// ```
+    pub async fn ready(&self, interest: ply_sys::Interest) -> io::Result<ply_sys::Interest> {
+        poll_fn(|cx| self.poll_ready_interest(cx, interest)).await
+    }
+
+    fn poll_ready_interest(
+        &self,
+        cx: &mut Context<'_>,
+        interest: ply_sys::Interest,
+    ) -> Poll<io::Result<ply_sys::Interest>> {
+        use ply_sys::Interest;
+        if !interest.is_readable() && !interest.is_writable() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "ready needs READABLE, WRITABLE or both",
+            )));
+        }
+        let reg = self.io.registration();
+        // Poll every asked direction, so each stores the waker: whichever becomes ready
+        // first wakes the task.
+        let read = interest.is_readable() && {
+            match reg.poll_read_ready(cx) {
+                Poll::Ready(Ok(_)) => true,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => false,
+            }
+        };
+        let write = interest.is_writable() && {
+            match reg.poll_write_ready(cx) {
+                Poll::Ready(Ok(_)) => true,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => false,
+            }
+        };
+        match (read, write) {
+            (true, true) => Poll::Ready(Ok(Interest::BOTH)),
+            (true, false) => Poll::Ready(Ok(Interest::READABLE)),
+            (false, true) => Poll::Ready(Ok(Interest::WRITABLE)),
+            (false, false) => Poll::Pending,
+        }
+    }
+
+    /// Scatter read of what is there now, without waiting: `WouldBlock` if nothing is
+    /// known to be readable (no syscall then).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or a read error.
+    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.try_read_with(|s| s.recv_vectored(bufs))
+    }
+
+    /// Gather write of what fits now, without waiting: `WouldBlock` if the socket is not
+    /// known to be writable.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or a write error.
+    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io.try_write_with(|s| s.send_vectored(bufs))
+    }
+
+    /// Poll form of [`peek`](Self::peek): reads without consuming, waiting for data as
+    /// needed; `Ok(0)` is end of stream.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_read_with(cx, |s| s.peek(buf))
+    }
+}

@@ -70,6 +70,7 @@ pub use tcp::{
 };
 
 pub use ply_executor::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle};
+pub use ply_reactor::{Backend, SelectorStats};
 pub use ply_timer::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};
 
 /// The Rust code blocks of the repository's README and of `docs/*.md` run as this crate's

@@ -14,7 +14,8 @@
 //!   `writable().await`, `read_with` / `write_with`, and `futures_io::AsyncRead` /
 //!   `AsyncWrite` (for `T:` [`IoSafe`], the promise that `T`'s `&mut self` methods keep
 //!   its fd, so the registration stays sound).
-//! - [`coop`]: the hook through which a ready poll spends an executor's budget.
+//! - [`Builder`]: a reactor's backend and the executor's [`coop`] budget its ready polls
+//!   spend, given per reactor (no process-wide hook).
 //! - [`ReactorStats`]: polls, events, wakes, registrations, waker panics caught, read at
 //!   any time.
 //!
@@ -49,6 +50,7 @@
 //! ```
 
 mod async_io;
+mod builder;
 pub mod coop;
 mod io_state;
 mod loom;
@@ -62,6 +64,8 @@ mod wake;
 mod loom_tests;
 
 pub use async_io::{Async, IoSafe};
+pub use builder::Builder;
+pub use ply_sys::{Backend, SelectorStats};
 pub use reactor::{EnterGuard, Reactor, ReactorStats};
 pub use registration::{ReadyEvent, Registration};
 

@@ -1,5 +1,7 @@
 //! The reactor: a selector, a table from tokens to registrations, and the driver step.
 
+use crate::builder::Builder;
+use crate::coop::Budget;
 use crate::io_state::IoState;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex};
@@ -12,7 +14,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// How many events one driver step takes from the kernel at most; more wait for the next.
@@ -87,6 +89,8 @@ struct Inner {
     driver: Mutex<Driver>,
     park: ParkState,
     counters: Counters,
+    /// The executor's budget, spent by every ready poll; `None`: never throttle.
+    budget: Option<Budget>,
 }
 
 /// The registrations, in a slab: O(1) insert, remove and lookup by token.
@@ -158,7 +162,12 @@ impl Reactor {
     ///
     /// Those of [`Selector::new`]: out of fds, or an unknown `PLY_SELECTOR`.
     pub fn new() -> io::Result<Reactor> {
-        Reactor::with_selector(Selector::new()?)
+        Builder::new().build()
+    }
+
+    /// A [`Builder`], to choose the backend and the [cooperative budget](crate::coop).
+    pub fn builder() -> Builder {
+        Builder::new()
     }
 
     /// A reactor over a selector with the given backend.
@@ -167,7 +176,7 @@ impl Reactor {
     ///
     /// Those of [`Selector::with_backend`].
     pub fn with_backend(backend: Backend) -> io::Result<Reactor> {
-        Reactor::with_selector(Selector::with_backend(backend)?)
+        Builder::new().backend(backend).build()
     }
 
     /// A reactor over a selector you made.
@@ -176,7 +185,11 @@ impl Reactor {
     ///
     /// None today; the `Result` leaves room for setup that can fail.
     pub fn with_selector(selector: Selector) -> io::Result<Reactor> {
-        Ok(Reactor {
+        Builder::new().build_with_selector(selector)
+    }
+
+    pub(crate) fn from_parts(selector: Selector, budget: Option<Budget>) -> Reactor {
+        Reactor {
             inner: Arc::new(Inner {
                 selector,
                 table: Mutex::new(Table::default()),
@@ -187,8 +200,18 @@ impl Reactor {
                 }),
                 park: ParkState::new(),
                 counters: Counters::default(),
+                budget,
             }),
-        })
+        }
+    }
+
+    /// Spends one unit of this reactor's cooperative budget, if it was given one.
+    #[inline]
+    pub(crate) fn poll_proceed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.inner.budget {
+            Some(budget) => budget(cx),
+            None => Poll::Ready(()),
+        }
     }
 
     /// The process-wide fallback reactor, started on first use, with its own driver

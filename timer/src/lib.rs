@@ -24,8 +24,9 @@
 //!      timeouts are deterministic and instant.
 //! - [`Metrics`]: pending, inserted, cancelled, fired and reset counts, and wakers that
 //!   panicked (caught: the timer carries on), from any handle.
-//! - [`coop`]: a hook through which an executor's cooperative budget is consulted before
-//!   a ready `Sleep` completes, without ply-timer depending on the executor.
+//! - [`coop`]: the executor's cooperative budget, given to each timer by
+//!   [`Builder::budget`] and consulted before a ready `Sleep` completes, without ply-timer
+//!   depending on the executor.
 //!
 //! # Who should depend on it
 //!

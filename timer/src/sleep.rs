@@ -326,7 +326,7 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match self.as_mut().poll_elapsed(cx) {
             // Ready: let the executor's budget decide whether we may complete now.
-            Poll::Ready(()) => crate::coop::poll_proceed(cx),
+            Poll::Ready(()) => self.handle().inner().poll_proceed(cx),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -3,10 +3,11 @@
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
+use crate::coop::Budget;
 use crate::entry::Entry;
 use crate::handle::TimerHandle;
 use crate::loom::{Mutex, MutexGuard};
@@ -110,6 +111,7 @@ pub struct Timer {
 pub struct Builder {
     unpark: Option<Unpark>,
     paused: bool,
+    budget: Option<Budget>,
 }
 
 impl Builder {
@@ -154,6 +156,28 @@ impl Builder {
         self
     }
 
+    /// Spends one unit of `budget` before a ready [`Sleep`](crate::Sleep) or
+    /// [`Interval`](crate::Interval) tick completes; with no budget they always complete.
+    /// A [`Timeout`](crate::Timeout)'s deadline ignores it. See [`coop`](crate::coop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::task::{Context, Poll};
+    /// fn never_throttle(_cx: &mut Context<'_>) -> Poll<()> {
+    ///     Poll::Ready(())
+    /// }
+    /// let timer = ply_timer::Timer::builder().budget(never_throttle).build();
+    /// # drop(timer);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// Uses a paused test clock: time stands still until [`Timer::advance`].
     ///
     /// # Examples
@@ -189,7 +213,7 @@ impl Builder {
             Clock::real()
         };
         Timer {
-            handle: TimerHandle::from_inner(Arc::new(Inner::new(clock, self.unpark))),
+            handle: TimerHandle::from_inner(Arc::new(Inner::new(clock, self.unpark, self.budget))),
         }
     }
 }
@@ -199,6 +223,7 @@ impl std::fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("unpark", &self.unpark.is_some())
             .field("paused", &self.paused)
+            .field("budget", &self.budget.is_some())
             .finish()
     }
 }
@@ -413,6 +438,8 @@ pub(crate) struct Inner {
     wheel: Mutex<Wheel>,
     pub(crate) clock: Clock,
     unpark: Option<Unpark>,
+    /// The executor's budget, spent by every ready sleep; `None`: never throttle.
+    budget: Option<Budget>,
     pub(crate) counters: Counters,
 }
 
@@ -456,12 +483,22 @@ impl WakeBatch {
 }
 
 impl Inner {
-    fn new(clock: Clock, unpark: Option<Unpark>) -> Self {
+    fn new(clock: Clock, unpark: Option<Unpark>, budget: Option<Budget>) -> Self {
         Inner {
             wheel: Mutex::new(Wheel::new()),
             clock,
             unpark,
+            budget,
             counters: Counters::default(),
+        }
+    }
+
+    /// Spends one unit of this timer's cooperative budget, if it was given one.
+    #[inline]
+    pub(crate) fn poll_proceed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.budget {
+            Some(budget) => budget(cx),
+            None => Poll::Ready(()),
         }
     }
 

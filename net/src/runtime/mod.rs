@@ -4,8 +4,8 @@ pub(crate) mod driver;
 
 use driver::{Core, Driver};
 use ply_executor::{Executor, JoinHandle, LocalExecutor};
+use ply_reactor::Backend;
 use ply_reactor::{Reactor, ReactorStats};
-use ply_sys::Backend;
 use ply_timer::{Timer, TimerHandle};
 use std::fmt;
 use std::future::Future;
@@ -28,7 +28,7 @@ enum Flavor {
 /// let rt = ply_net::Runtime::builder()
 ///     .multi_thread()
 ///     .worker_threads(2)
-///     .selector(ply_sys::Backend::Poll)
+///     .selector(ply_net::Backend::Poll)
 ///     .build()?;
 /// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
 /// # Ok(())
@@ -93,22 +93,24 @@ impl Builder {
     }
 
     /// Builds the runtime: a reactor, a timer whose "earlier deadline" callback wakes the
-    /// reactor, and the executor with ply-net's parkers; installs the executor's
-    /// cooperative budget as the reactor's and the timer's hook.
+    /// reactor, and the executor with ply-net's parkers. The reactor and the timer are
+    /// each given the executor's cooperative budget (`ply_executor::coop::poll_proceed`),
+    /// so an always-ready socket or timer makes its task yield.
     ///
     /// # Errors
     ///
     /// Out of fds or threads; an unknown `PLY_SELECTOR`.
     pub fn build(self) -> io::Result<Runtime> {
-        let reactor = match self.backend {
-            Some(b) => Reactor::with_backend(b)?,
-            None => Reactor::new()?,
-        };
+        let mut reactor = Reactor::builder().budget(ply_executor::coop::poll_proceed);
+        if let Some(b) = self.backend {
+            reactor = reactor.backend(b);
+        }
+        let reactor = reactor.build()?;
         let waker = reactor.clone();
         let timer = Timer::builder()
             .unpark(std::sync::Arc::new(move || waker.wake()))
+            .budget(ply_executor::coop::poll_proceed)
             .build();
-        install_coop_hooks();
         let core = Arc::new(Core { reactor, timer });
         let handle_parts = (core.reactor.clone(), core.timer.handle());
 
@@ -147,14 +149,6 @@ impl Builder {
             handle,
         })
     }
-}
-
-/// Hands the executor's budget to the layers that cannot depend on it.
-fn install_coop_hooks() {
-    // Err means another hook is installed already (a program composing its own runtime);
-    // that one stays.
-    let _ = ply_reactor::coop::set_hook(ply_executor::coop::poll_proceed);
-    ply_timer::coop::set_hook(ply_executor::coop::poll_proceed);
 }
 
 enum ExecutorKind {
@@ -337,7 +331,7 @@ pub struct RuntimeStats {
     /// The reactor: polls, events, wakes, registrations.
     pub reactor: ReactorStats,
     /// The selector: kernel waits and events.
-    pub selector: ply_sys::SelectorStats,
+    pub selector: ply_reactor::SelectorStats,
     /// The timer: inserted, fired, cancelled, reset, pending.
     pub timer: ply_timer::Metrics,
     /// The executor: tasks spawned, polled, completed, stolen; parks.

@@ -124,6 +124,7 @@ struct Counters {
     deregistrations: AtomicU64,
     unparks: AtomicU64,
     waker_panics: AtomicU64,
+    wait_errors: AtomicU64,
 }
 
 /// What a [`Reactor`] has done so far; read at any time with [`Reactor::stats`].
@@ -144,6 +145,10 @@ pub struct ReactorStats {
     /// Wakers whose `wake` or `drop` panicked when the reactor called them. The panic was
     /// caught and the reactor carried on; see [`Reactor`]'s "Wakers that panic".
     pub waker_panics: u64,
+    /// Selector waits that failed (`ENOMEM` from `epoll_wait`). [`Reactor::poll`] returns
+    /// the error to its caller; this count is how a driver that cannot return it (the
+    /// global driver thread, a runtime's parker) reports it.
+    pub wait_errors: u64,
 }
 
 fn bump(c: &AtomicU64, by: u64) {
@@ -246,9 +251,9 @@ impl Reactor {
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| driver.poll(None)));
                 match step {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => {
-                        // A wait that fails (ENOMEM) is retried after a pause, not spun.
-                        eprintln!("ply-reactor: selector wait failed: {e}");
+                    Ok(Err(_)) => {
+                        // A wait that fails (ENOMEM) is retried after a pause, not spun;
+                        // `poll` counted it in `ReactorStats::wait_errors`.
                         std::thread::sleep(Duration::from_millis(10));
                     }
                     Err(_) => bump(&driver.inner.counters.waker_panics, 1),
@@ -360,7 +365,10 @@ impl Reactor {
         };
         let res = inner.selector.select(&mut driver.events, timeout);
         inner.park.end();
-        res?;
+        if let Err(e) = res {
+            bump(&inner.counters.wait_errors, 1);
+            return Err(e);
+        }
         bump(&inner.counters.polls, 1);
         bump(&inner.counters.events, driver.events.len() as u64);
 
@@ -434,6 +442,7 @@ impl Reactor {
             deregistrations: get(&c.deregistrations),
             unparks: get(&c.unparks),
             waker_panics: get(&c.waker_panics),
+            wait_errors: get(&c.wait_errors),
         }
     }
 

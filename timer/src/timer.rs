@@ -355,6 +355,75 @@ impl Timer {
         self.handle.inner().fire_due(now)
     }
 
+    /// One turn of a driver's loop around the caller's `wait`: the next deadline becomes
+    /// the timeout, `wait` blocks for at most that long, and then the timers that are due
+    /// fire. Returns what `wait` returned and how many timers fired.
+    ///
+    /// - `limit` caps the timeout (a parker's `park_timeout`); `None` means no cap.
+    /// - `wait` receives the timeout (`None`: no deadline and no limit, wait until
+    ///   woken). It may return early (an I/O event, a spurious wake-up, the unpark
+    ///   callback of [`Builder::unpark`]); the next turn plans again.
+    /// - After `wait`, the timer's lock is taken only if the deadline planned before the
+    ///   wait has come: a wake for I/O alone costs one clock read, no lock. A deadline
+    ///   registered during the wait that is earlier than the planned one called the unpark
+    ///   callback, so `wait` ended early and the next turn plans with it.
+    ///
+    /// Every ply driver is this method around a different wait: ply-net's around
+    /// `Reactor::poll`, the standalone timer thread's around `thread::park_timeout`.
+    ///
+    /// # Examples
+    ///
+    /// A thread that parks until the next deadline, then fires it:
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let driver = std::thread::current();
+    /// let timer = ply_timer::Timer::builder()
+    ///     .unpark(Arc::new(move || driver.unpark()))
+    ///     .build();
+    /// let sleep = timer.handle().sleep(Duration::from_millis(5));
+    /// let waiter = std::thread::spawn(move || futures::executor::block_on(sleep));
+    /// while !waiter.is_finished() {
+    ///     timer.turn(Some(Duration::from_millis(50)), |timeout| match timeout {
+    ///         Some(t) => std::thread::park_timeout(t),
+    ///         None => std::thread::park(),
+    ///     });
+    /// }
+    /// waiter.join().unwrap();
+    /// assert_eq!(timer.metrics().fired, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn turn<R>(
+        &self,
+        limit: Option<Duration>,
+        wait: impl FnOnce(Option<Duration>) -> R,
+    ) -> (R, usize) {
+        let clock = &self.handle.inner().clock;
+        let deadline = self.next_deadline();
+        let until_deadline = deadline.map(|d| d.saturating_duration_since(clock.now()));
+        let timeout = match (limit, until_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let waited = wait(timeout);
+        let fired = match deadline {
+            Some(deadline) => {
+                let now = clock.now();
+                if now >= deadline {
+                    self.fire_due(now)
+                } else {
+                    0
+                }
+            }
+            None => 0,
+        };
+        (waited, fired)
+    }
+
     /// Moves a paused clock forward by `by`, then fires every timer due by the new time.
     /// Returns how many fired.
     ///

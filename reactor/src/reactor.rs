@@ -9,7 +9,7 @@ use crate::park::{Begin, ParkState, Unpark};
 use crate::readiness::{from_event, next_tick};
 use crate::registration::Registration;
 use crate::wake;
-use ply_sys::{Backend, Events, Interest, Selector, Token};
+use ply_sys::{Backend, Events, Interest, Selector, SelectorStats, Token};
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
@@ -447,7 +447,7 @@ impl Reactor {
     }
 
     /// The selector's own counters (waits, events, wakes at the ply-sys level).
-    pub fn selector_stats(&self) -> ply_sys::SelectorStats {
+    pub fn selector_stats(&self) -> SelectorStats {
         self.inner.selector.stats()
     }
 

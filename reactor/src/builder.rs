@@ -2,6 +2,7 @@
 
 use crate::coop::Budget;
 use crate::reactor::Reactor;
+use crate::wake::WakerPanicHook;
 use ply_sys::{Backend, Selector};
 use std::fmt;
 use std::io;
@@ -35,6 +36,7 @@ use std::io;
 pub struct Builder {
     backend: Option<Backend>,
     budget: Option<Budget>,
+    on_waker_panic: Option<WakerPanicHook>,
 }
 
 impl Builder {
@@ -55,6 +57,30 @@ impl Builder {
     /// built on them). With no budget, readiness is never throttled. See [`coop`](crate::coop).
     pub fn budget(mut self, budget: Budget) -> Builder {
         self.budget = Some(budget);
+        self
+    }
+
+    /// Calls `hook` with the payload of every waker panic the reactor catches (in
+    /// [`Reactor::poll`], [`Reactor::shutdown`], or when a registration drops), after
+    /// counting it in [`ReactorStats::waker_panics`](crate::ReactorStats::waker_panics).
+    /// The reactor never prints; this is where a program that wants to log such panics
+    /// does it. Without a hook they are only counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// fn log(payload: &(dyn std::any::Any + Send)) {
+    ///     let msg = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+    ///     eprintln!("a waker panicked: {msg}");
+    /// }
+    /// let reactor = ply_reactor::Reactor::builder().on_waker_panic(log).build()?;
+    /// # drop(reactor);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_waker_panic(mut self, hook: WakerPanicHook) -> Builder {
+        self.on_waker_panic = Some(hook);
         self
     }
 
@@ -79,7 +105,11 @@ impl Builder {
     ///
     /// None today; the `Result` leaves room for setup that can fail.
     pub fn build_with_selector(self, selector: Selector) -> io::Result<Reactor> {
-        Ok(Reactor::from_parts(selector, self.budget))
+        Ok(Reactor::from_parts(
+            selector,
+            self.budget,
+            self.on_waker_panic,
+        ))
     }
 }
 
@@ -88,6 +118,7 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("backend", &self.backend)
             .field("budget", &self.budget.is_some())
+            .field("on_waker_panic", &self.on_waker_panic.is_some())
             .finish()
     }
 }

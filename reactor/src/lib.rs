@@ -68,6 +68,7 @@ pub use builder::Builder;
 pub use ply_sys::{Backend, SelectorStats};
 pub use reactor::{EnterGuard, Reactor, ReactorStats};
 pub use registration::{ReadyEvent, Registration};
+pub use wake::WakerPanicHook;
 
 /// Compile-time checks that the handles can cross threads.
 #[cfg(not(loom))]

@@ -8,7 +8,7 @@ use crate::loom::sync::{Arc, Mutex};
 use crate::park::{Begin, ParkState, Unpark};
 use crate::readiness::{from_event, next_tick};
 use crate::registration::Registration;
-use crate::wake;
+use crate::wake::{self, WakerPanicHook};
 use ply_sys::{Backend, Events, Interest, Selector, SelectorStats, Token};
 use std::cell::RefCell;
 use std::fmt;
@@ -40,8 +40,9 @@ const MAX_REGISTRATIONS: usize = INDEX_MASK;
 ///
 /// The reactor calls (and drops) wakers it did not write: in [`poll`](Self::poll), in
 /// [`shutdown`](Self::shutdown), and when a registration is dropped. A panic in one of
-/// them is caught, counted in [`ReactorStats::waker_panics`], reported on stderr once per
-/// process, and the remaining wakers of the batch are still called; the driver step
+/// them is caught, counted in [`ReactorStats::waker_panics`], handed to the hook given to
+/// [`Builder::on_waker_panic`] (if any; the reactor prints nothing), and the remaining
+/// wakers of the batch are still called; the driver step
 /// returns normally. So a broken waker cannot kill [`Reactor::global`]'s driver thread or
 /// a runtime's worker, and cannot strand the tasks woken after it. The task behind the
 /// panicking waker is not woken (its waker is gone); that is its executor's bug to fix.
@@ -91,6 +92,17 @@ struct Inner {
     counters: Counters,
     /// The executor's budget, spent by every ready poll; `None`: never throttle.
     budget: Option<Budget>,
+    /// Told of every waker panic caught (after it is counted); `None`: only counted.
+    on_waker_panic: Option<WakerPanicHook>,
+}
+
+impl Inner {
+    fn waker_panic_report(&self) -> wake::Report<'_> {
+        wake::Report {
+            panics: &self.counters.waker_panics,
+            hook: self.on_waker_panic,
+        }
+    }
 }
 
 /// The registrations, in a slab: O(1) insert, remove and lookup by token.
@@ -193,7 +205,11 @@ impl Reactor {
         Builder::new().build_with_selector(selector)
     }
 
-    pub(crate) fn from_parts(selector: Selector, budget: Option<Budget>) -> Reactor {
+    pub(crate) fn from_parts(
+        selector: Selector,
+        budget: Option<Budget>,
+        on_waker_panic: Option<WakerPanicHook>,
+    ) -> Reactor {
         Reactor {
             inner: Arc::new(Inner {
                 selector,
@@ -206,6 +222,7 @@ impl Reactor {
                 park: ParkState::new(),
                 counters: Counters::default(),
                 budget,
+                on_waker_panic,
             }),
         }
     }
@@ -318,7 +335,7 @@ impl Reactor {
             // Dropping wakers can run arbitrary code (and panic): do it outside the table
             // lock, one at a time, each caught.
             for waker in io.clear_wakers() {
-                wake::drop(waker, &self.inner.counters.waker_panics);
+                wake::drop(waker, self.inner.waker_panic_report());
             }
         }
         bump(&self.inner.counters.deregistrations, 1);
@@ -387,7 +404,7 @@ impl Reactor {
         // Each wake is caught on its own: a panicking waker neither unwinds out of the
         // driver step nor keeps the wakers after it from being called.
         for waker in driver.wakers.drain(..) {
-            wake::wake(waker, &inner.counters.waker_panics);
+            wake::wake(waker, inner.waker_panic_report());
         }
         Ok(n)
     }
@@ -415,7 +432,7 @@ impl Reactor {
             }
         }
         for w in wakers {
-            wake::wake(w, &self.inner.counters.waker_panics);
+            wake::wake(w, self.inner.waker_panic_report());
         }
         self.wake();
     }

@@ -108,3 +108,4 @@ pub use metrics::Metrics;
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub use timer::{Builder, Timer, Unpark};
+pub use wake::WakerPanicHook;

@@ -13,7 +13,7 @@ use crate::handle::TimerHandle;
 use crate::loom::{Mutex, MutexGuard};
 use crate::metrics::{Counters, Metrics};
 use crate::state::FireDecision;
-use crate::wake;
+use crate::wake::{self, WakerPanicHook};
 use crate::wheel::{Insert, Wheel};
 
 /// The callback a [`Timer`] calls when a deadline earlier than the driver's is registered.
@@ -38,8 +38,9 @@ pub type Unpark = Arc<dyn Fn() + Send + Sync>;
 ///
 /// The timer calls wakers it did not write: in [`fire_due`](Self::fire_due) (and
 /// [`advance`](Self::advance)), when it shuts down, and when a `Sleep` is reset into the
-/// past. A panic in one of them is caught, counted in [`Metrics::waker_panics`], reported
-/// on stderr once per process, and the remaining wakers of the batch are still called;
+/// past. A panic in one of them is caught, counted in [`Metrics::waker_panics`], handed to
+/// the hook given to [`Builder::on_waker_panic`] (if any; the timer prints nothing), and
+/// the remaining wakers of the batch are still called;
 /// `fire_due` returns normally. So a broken waker cannot kill the standalone driver thread
 /// (which every standalone `sleep` of the process depends on) or a runtime's worker. The
 /// task behind the panicking waker is not woken; that is its executor's bug to fix.
@@ -112,6 +113,7 @@ pub struct Builder {
     unpark: Option<Unpark>,
     paused: bool,
     budget: Option<Budget>,
+    on_waker_panic: Option<WakerPanicHook>,
 }
 
 impl Builder {
@@ -178,6 +180,30 @@ impl Builder {
         self
     }
 
+    /// Calls `hook` with the payload of every waker panic the timer catches (when it fires
+    /// timers, or wakes a sleep on shutdown), after counting it in
+    /// [`Metrics::waker_panics`](crate::Metrics::waker_panics). The timer never prints;
+    /// this is where a program that wants to log such panics does it. Without a hook they
+    /// are only counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// fn log(payload: &(dyn std::any::Any + Send)) {
+    ///     let msg = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+    ///     eprintln!("a waker panicked: {msg}");
+    /// }
+    /// let timer = ply_timer::Timer::builder().on_waker_panic(log).build();
+    /// # drop(timer);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_waker_panic(mut self, hook: WakerPanicHook) -> Self {
+        self.on_waker_panic = Some(hook);
+        self
+    }
+
     /// Uses a paused test clock: time stands still until [`Timer::advance`].
     ///
     /// # Examples
@@ -213,7 +239,7 @@ impl Builder {
             Clock::real()
         };
         Timer {
-            handle: TimerHandle::from_inner(Arc::new(Inner::new(clock, self.unpark, self.budget))),
+            handle: TimerHandle::from_inner(Arc::new(Inner::new(clock, self))),
         }
     }
 }
@@ -224,6 +250,7 @@ impl std::fmt::Debug for Builder {
             .field("unpark", &self.unpark.is_some())
             .field("paused", &self.paused)
             .field("budget", &self.budget.is_some())
+            .field("on_waker_panic", &self.on_waker_panic.is_some())
             .finish()
     }
 }
@@ -509,6 +536,8 @@ pub(crate) struct Inner {
     unpark: Option<Unpark>,
     /// The executor's budget, spent by every ready sleep; `None`: never throttle.
     budget: Option<Budget>,
+    /// Told of every waker panic caught (after it is counted); `None`: only counted.
+    on_waker_panic: Option<WakerPanicHook>,
     pub(crate) counters: Counters,
 }
 
@@ -541,10 +570,10 @@ impl WakeBatch {
 
     /// Wakes every waker of the batch, each on its own: one that panics is caught and
     /// counted, and the ones after it are still woken.
-    fn wake_all(&mut self, counters: &Counters) {
+    fn wake_all(&mut self, counters: &Counters, hook: Option<WakerPanicHook>) {
         for slot in &mut self.wakers[..self.len] {
             if let Some(waker) = slot.take() {
-                wake::wake(waker, counters);
+                wake::wake(waker, counters, hook);
             }
         }
         self.len = 0;
@@ -552,12 +581,13 @@ impl WakeBatch {
 }
 
 impl Inner {
-    fn new(clock: Clock, unpark: Option<Unpark>, budget: Option<Budget>) -> Self {
+    fn new(clock: Clock, builder: Builder) -> Self {
         Inner {
             wheel: Mutex::new(Wheel::new()),
             clock,
-            unpark,
-            budget,
+            unpark: builder.unpark,
+            budget: builder.budget,
+            on_waker_panic: builder.on_waker_panic,
             counters: Counters::default(),
         }
     }
@@ -691,7 +721,7 @@ impl Inner {
         entry.state.transition_to_fired();
         drop(wheel);
         if let Some(waker) = waker {
-            wake::wake(waker, &self.counters);
+            wake::wake(waker, &self.counters, self.on_waker_panic);
         }
     }
 
@@ -746,7 +776,7 @@ impl Inner {
                         if batch.is_full() {
                             self.counters.add_fired(std::mem::take(&mut unreported));
                             drop(wheel);
-                            batch.wake_all(&self.counters);
+                            batch.wake_all(&self.counters, self.on_waker_panic);
                             wheel = self.lock();
                         }
                     }
@@ -765,7 +795,7 @@ impl Inner {
         wheel.set_elapsed(now_tick);
         self.counters.add_fired(unreported);
         drop(wheel);
-        batch.wake_all(&self.counters);
+        batch.wake_all(&self.counters, self.on_waker_panic);
         fired
     }
 
@@ -788,13 +818,13 @@ impl Inner {
             if batch.is_full() {
                 self.counters.add_cancelled(std::mem::take(&mut cancelled));
                 drop(wheel);
-                batch.wake_all(&self.counters);
+                batch.wake_all(&self.counters, self.on_waker_panic);
                 wheel = self.lock();
             }
         }
         self.counters.add_cancelled(cancelled);
         drop(wheel);
-        batch.wake_all(&self.counters);
+        batch.wake_all(&self.counters, self.on_waker_panic);
     }
 }
 

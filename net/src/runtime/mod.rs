@@ -40,6 +40,7 @@ pub struct Builder {
     workers: Option<usize>,
     backend: Option<Backend>,
     thread_name: String,
+    on_waker_panic: Option<ply_reactor::WakerPanicHook>,
 }
 
 impl Default for Builder {
@@ -57,6 +58,7 @@ impl Builder {
             workers: None,
             backend: None,
             thread_name: "ply-worker".into(),
+            on_waker_panic: None,
         }
     }
 
@@ -86,6 +88,29 @@ impl Builder {
         self
     }
 
+    /// Calls `hook` with the payload of every waker panic that the runtime's reactor or
+    /// timer catches (after counting it in `RuntimeStats`); see
+    /// [`ply_reactor::Builder::on_waker_panic`]. The runtime never prints; without a hook
+    /// such panics are only counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// fn log(payload: &(dyn std::any::Any + Send)) {
+    ///     let msg = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+    ///     eprintln!("a waker panicked: {msg}");
+    /// }
+    /// let rt = ply_net::Builder::new().current_thread().on_waker_panic(log).build()?;
+    /// # drop(rt);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_waker_panic(mut self, hook: fn(&(dyn std::any::Any + Send))) -> Builder {
+        self.on_waker_panic = Some(hook);
+        self
+    }
+
     /// The worker threads' name prefix.
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.thread_name = name.into();
@@ -105,12 +130,18 @@ impl Builder {
         if let Some(b) = self.backend {
             reactor = reactor.backend(b);
         }
+        if let Some(hook) = self.on_waker_panic {
+            reactor = reactor.on_waker_panic(hook);
+        }
         let reactor = reactor.build()?;
         let waker = reactor.clone();
-        let timer = Timer::builder()
+        let mut timer = Timer::builder()
             .unpark(std::sync::Arc::new(move || waker.wake()))
-            .budget(ply_executor::coop::poll_proceed)
-            .build();
+            .budget(ply_executor::coop::poll_proceed);
+        if let Some(hook) = self.on_waker_panic {
+            timer = timer.on_waker_panic(hook);
+        }
+        let timer = timer.build();
         let core = Arc::new(Core { reactor, timer });
         let handle_parts = (core.reactor.clone(), core.timer.handle());
 

@@ -54,14 +54,18 @@ mod builder;
 pub mod coop;
 mod io_state;
 mod loom;
-mod park;
 mod reactor;
 mod readiness;
 mod registration;
+mod wait_state;
 mod wake;
 
 #[cfg(all(test, loom))]
-mod loom_tests;
+mod loom_io_state;
+#[cfg(all(test, loom))]
+mod loom_readiness;
+#[cfg(all(test, loom))]
+mod loom_wait_state;
 
 pub use async_io::{Async, IoSafe};
 pub use builder::Builder;

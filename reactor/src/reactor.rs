@@ -5,9 +5,9 @@ use crate::coop::Budget;
 use crate::io_state::IoState;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex};
-use crate::park::{Begin, ParkState, Unpark};
 use crate::readiness::{from_event, next_tick};
 use crate::registration::Registration;
+use crate::wait_state::{Begin, Unpark, WaitState};
 use crate::wake::{self, WakerPanicHook};
 use ply_sys::{Backend, Events, Interest, Selector, SelectorStats, Token};
 use std::cell::RefCell;
@@ -88,7 +88,7 @@ struct Inner {
     selector: Selector,
     table: Mutex<Table>,
     driver: Mutex<Driver>,
-    park: ParkState,
+    wait_state: WaitState,
     counters: Counters,
     /// The executor's budget, spent by every ready poll; `None`: never throttle.
     budget: Option<Budget>,
@@ -219,7 +219,7 @@ impl Reactor {
                     wakers: Vec::with_capacity(64),
                     tick: 0,
                 }),
-                park: ParkState::new(),
+                wait_state: WaitState::new(),
                 counters: Counters::default(),
                 budget,
                 on_waker_panic,
@@ -376,12 +376,12 @@ impl Reactor {
 
     fn poll_locked(&self, driver: &mut Driver, timeout: Option<Duration>) -> io::Result<usize> {
         let inner = &*self.inner;
-        let timeout = match inner.park.begin() {
+        let timeout = match inner.wait_state.begin() {
             Begin::Block => timeout,
             Begin::DontBlock => Some(Duration::ZERO),
         };
         let res = inner.selector.select(&mut driver.events, timeout);
-        inner.park.end();
+        inner.wait_state.end();
         if let Err(e) = res {
             bump(&inner.counters.wait_errors, 1);
             return Err(e);
@@ -412,7 +412,7 @@ impl Reactor {
     /// Ends a driver's wait in progress, or makes the next one return at once. Cheap when
     /// no thread is waiting (no syscall); safe from any thread.
     pub fn wake(&self) {
-        if self.inner.park.unpark() == Unpark::WakeSelector {
+        if self.inner.wait_state.unpark() == Unpark::WakeSelector {
             bump(&self.inner.counters.unparks, 1);
             // Fails only on a broken eventfd; the driver would then return at its timeout.
             let _ = self.inner.selector.wake();

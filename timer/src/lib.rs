@@ -100,7 +100,7 @@ mod wake;
 mod wheel;
 
 #[cfg(all(test, loom))]
-mod loom_tests;
+mod loom_entry;
 
 pub use handle::{EnterGuard, TimerHandle};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};

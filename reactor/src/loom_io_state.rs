@@ -4,7 +4,7 @@
 use crate::io_state::{Direction, IoState};
 use crate::loom::sync::atomic::Ordering;
 use crate::loom::sync::Arc;
-use crate::readiness::{next_tick, READABLE};
+use crate::readiness::READABLE;
 use loom::sync::atomic::AtomicBool;
 use std::task::{Context, Wake, Waker};
 

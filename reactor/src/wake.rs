@@ -16,7 +16,7 @@
 //! already printed by the panic hook where it happened, and a library does not write to
 //! its user's stderr.
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::AtomicU64;
 use std::any::Any;
 use std::task::Waker;
 
@@ -49,7 +49,9 @@ fn call(f: impl FnOnce(), report: Report<'_>) {
     // nothing of the waker afterwards, so there is no broken state a panic could expose.
     if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
         // Relaxed: a statistic, ordered with nothing else.
-        report.panics.fetch_add(1, Ordering::Relaxed);
+        report
+            .panics
+            .fetch_add(1, crate::loom::sync::atomic::Ordering::Relaxed);
         if let Some(hook) = report.hook {
             // The hook is the user's code: a panic in it is forgotten like the payload's.
             if let Err(again) = catch_unwind(AssertUnwindSafe(|| hook(&*payload))) {
@@ -67,6 +69,7 @@ fn call(f: impl FnOnce(), report: Report<'_>) {
 /// Under loom the models call no panicking waker, and loom reports a failed model by
 /// panicking, which must not be swallowed here.
 #[cfg(loom)]
-fn call(f: impl FnOnce(), _report: Report<'_>) {
+fn call(f: impl FnOnce(), report: Report<'_>) {
+    let _ = (report.panics, report.hook);
     f();
 }

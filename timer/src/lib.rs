@@ -90,6 +90,7 @@ mod handle;
 mod interval;
 mod loom;
 mod metrics;
+mod shared;
 mod sleep;
 mod slot;
 mod standalone;

@@ -9,8 +9,8 @@ use pin_project_lite::pin_project;
 
 use crate::entry::Entry;
 use crate::handle::TimerHandle;
+use crate::shared::Register;
 use crate::state::ResetLater;
-use crate::timer::Register;
 
 pin_project! {
     /// A future that completes at its deadline: never before it, and at most about a

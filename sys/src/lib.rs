@@ -62,6 +62,7 @@ mod fd;
 mod notify;
 mod selector;
 mod socket;
+mod socket_options;
 
 pub use fd::{pipe, read, set_nonblocking, write};
 pub use notify::{eventfd, Notifier};

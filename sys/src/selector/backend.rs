@@ -6,7 +6,7 @@ use std::io;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-/// Which kernel mechanism a [`Selector`] uses.
+/// Which kernel mechanism a [`Selector`](crate::Selector) uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Backend {
     /// [epoll(7)], edge-triggered: O(ready) per wait. The default.

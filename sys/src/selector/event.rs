@@ -96,7 +96,7 @@ impl fmt::Debug for Event {
     }
 }
 
-/// A reusable buffer of [`Event`]s filled by [`Selector::select`].
+/// A reusable buffer of [`Event`]s filled by [`Selector::select`](crate::Selector::select).
 ///
 /// Allocate it once with the most events one wait may return and reuse it: a wait then
 /// allocates nothing.

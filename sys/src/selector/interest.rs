@@ -77,7 +77,7 @@ impl fmt::Debug for Interest {
     }
 }
 
-/// The caller's name for a registration, handed back in each [`Event`]. Typically an
+/// The caller's name for a registration, handed back in each [`Event`](crate::Event). Typically an
 /// index into the caller's own table, so an event finds its owner in O(1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Token(pub usize);

@@ -73,3 +73,9 @@ pub use local::LocalExecutor;
 pub use metrics::Metrics;
 pub use multi::{Builder, Executor, Handle};
 pub use task::{JoinError, JoinHandle};
+
+/// This crate's `README.md`, whose Rust code blocks run as this crate's doctests, so that
+/// `cargo test` of this crate alone checks its README.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

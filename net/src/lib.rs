@@ -73,8 +73,9 @@ pub use ply_executor::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle
 pub use ply_reactor::{Backend, SelectorStats};
 pub use ply_timer::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};
 
-/// The Rust code blocks of the repository's README and of `docs/*.md` run as this crate's
-/// doctests (ply-net can name every layer), so the documentation cannot rot.
+/// The Rust code blocks of the repository's README, of ply-net's README and of `docs/*.md`
+/// run as this crate's doctests (ply-net can name every layer), so the documentation
+/// cannot rot. Each other crate doctests its own README from its own `lib.rs`.
 #[cfg(doctest)]
 pub mod docs {
     #[doc = include_str!("../../README.md")]
@@ -97,14 +98,6 @@ pub mod docs {
     pub struct Timer;
     #[doc = include_str!("../../docs/interview.md")]
     pub struct Interview;
-    #[doc = include_str!("../../reactor/README.md")]
-    pub struct ReactorReadme;
-    #[doc = include_str!("../../sys/README.md")]
-    pub struct SysReadme;
-    #[doc = include_str!("../../timer/README.md")]
-    pub struct TimerReadme;
-    #[doc = include_str!("../../executor/README.md")]
-    pub struct ExecutorReadme;
     #[doc = include_str!("../../docs/executor.md")]
     pub struct Executor;
 }

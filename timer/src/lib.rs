@@ -110,3 +110,9 @@ pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub use timer::{Builder, Timer, Unpark};
 pub use wake::WakerPanicHook;
+
+/// This crate's `README.md`, whose Rust code blocks run as this crate's doctests, so that
+/// `cargo test` of this crate alone checks its README.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

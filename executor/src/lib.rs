@@ -53,7 +53,7 @@
 //! The design (task state machine, run queues and stealing, parking, custom parkers) is
 //! described in `docs/executor.md` in the repository.
 
-#[cfg(test)]
+#[cfg(not(loom))]
 mod assertions;
 mod block_on;
 mod blocking;

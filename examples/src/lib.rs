@@ -13,8 +13,8 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
+use ply_net::Backend;
 use ply_net::{Runtime, RuntimeStats};
-use ply_sys::Backend;
 
 /// Prints `message` and the usage text to stderr, then exits with status 2.
 pub fn usage_error(usage: &str, message: &str) -> ! {

@@ -53,7 +53,7 @@
 //! The design (task state machine, run queues and stealing, parking, custom parkers) is
 //! described in `docs/executor.md` in the repository.
 
-#[cfg(test)]
+#[cfg(not(loom))]
 mod assertions;
 mod block_on;
 mod blocking;
@@ -73,3 +73,9 @@ pub use local::{LocalExecutor, LocalSpawner};
 pub use metrics::Metrics;
 pub use multi::{Builder, Executor, Handle};
 pub use task::{task_id, try_task_id, AbortHandle, Id, JoinError, JoinHandle, JoinSet};
+
+/// This crate's `README.md`, whose Rust code blocks run as this crate's doctests, so that
+/// `cargo test` of this crate alone checks its README.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

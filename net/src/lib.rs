@@ -99,10 +99,12 @@ pub use ply_macros::main;
 /// Runs an `async fn` test on a fresh ply [`Runtime`]: `#[ply_net::test]` (current-thread,
 /// as in tokio), `#[ply_net::test(flavor = "multi_thread", worker_threads = 2)]`.
 pub use ply_macros::test;
+pub use ply_reactor::{Backend, SelectorStats};
 pub use ply_timer::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};
 
-/// The Rust code blocks of the repository's README and of `docs/*.md` run as this crate's
-/// doctests (ply-net can name every layer), so the documentation cannot rot.
+/// The Rust code blocks of the repository's README, of ply-net's README and of `docs/*.md`
+/// run as this crate's doctests (ply-net can name every layer), so the documentation
+/// cannot rot. Each other crate doctests its own README from its own `lib.rs`.
 #[cfg(doctest)]
 pub mod docs {
     #[doc = include_str!("../../README.md")]
@@ -125,14 +127,6 @@ pub mod docs {
     pub struct Timer;
     #[doc = include_str!("../../docs/interview.md")]
     pub struct Interview;
-    #[doc = include_str!("../../reactor/README.md")]
-    pub struct ReactorReadme;
-    #[doc = include_str!("../../sys/README.md")]
-    pub struct SysReadme;
-    #[doc = include_str!("../../timer/README.md")]
-    pub struct TimerReadme;
-    #[doc = include_str!("../../executor/README.md")]
-    pub struct ExecutorReadme;
     #[doc = include_str!("../../docs/executor.md")]
     pub struct Executor;
     #[doc = include_str!("../../docs/safety.md")]

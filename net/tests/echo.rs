@@ -5,8 +5,8 @@
 
 mod util;
 
+use ply_net::Backend;
 use ply_net::{Runtime, TcpStream};
-use ply_sys::Backend;
 use std::net::Shutdown;
 use std::time::Duration;
 use util::{backend, checksum, echo_server, pattern, raise_fd_limit, watchdog, within};

@@ -285,7 +285,7 @@ fn stats_show_every_layer_at_work() {
 #[test]
 fn runtimes_honour_an_explicit_selector() {
     let _w = watchdog("explicit selector", Duration::from_secs(30));
-    for backend in ply_sys::Backend::ALL {
+    for backend in ply_net::Backend::ALL {
         for builder in [
             Runtime::builder().current_thread(),
             Runtime::builder().multi_thread().worker_threads(1),

@@ -14,7 +14,8 @@
 //!   `writable().await`, `read_with` / `write_with`, and `futures_io::AsyncRead` /
 //!   `AsyncWrite` (for `T:` [`IoSafe`], the promise that `T`'s `&mut self` methods keep
 //!   its fd, so the registration stays sound).
-//! - [`coop`]: the hook through which a ready poll spends an executor's budget.
+//! - [`Builder`]: a reactor's backend and the executor's [`coop`] budget its ready polls
+//!   spend, given per reactor (no process-wide hook).
 //! - [`ReactorStats`]: polls, events, wakes, registrations, waker panics caught, read at
 //!   any time.
 //!
@@ -49,21 +50,29 @@
 //! ```
 
 mod async_io;
+mod builder;
 pub mod coop;
 mod io_state;
 mod loom;
-mod park;
 mod reactor;
 mod readiness;
 mod registration;
+mod wait_state;
 mod wake;
 
 #[cfg(all(test, loom))]
-mod loom_tests;
+mod loom_io_state;
+#[cfg(all(test, loom))]
+mod loom_readiness;
+#[cfg(all(test, loom))]
+mod loom_wait_state;
 
 pub use async_io::{Async, IoSafe};
+pub use builder::Builder;
+pub use ply_sys::{Backend, SelectorStats};
 pub use reactor::{EnterGuard, Reactor, ReactorStats};
 pub use registration::{ReadyEvent, Registration};
+pub use wake::WakerPanicHook;
 
 /// Compile-time checks that the handles can cross threads.
 #[cfg(not(loom))]
@@ -74,3 +83,9 @@ const _: () = {
     send_sync::<Async<ply_sys::Socket>>();
     send_sync::<Async<std::net::TcpStream>>();
 };
+
+/// This crate's `README.md`, whose Rust code blocks run as this crate's doctests, so that
+/// `cargo test` of this crate alone checks its README.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

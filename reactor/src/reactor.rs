@@ -1,18 +1,20 @@
 //! The reactor: a selector, a table from tokens to registrations, and the driver step.
 
+use crate::builder::Builder;
+use crate::coop::Budget;
 use crate::io_state::IoState;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::{Arc, Mutex};
-use crate::park::{Begin, ParkState, Unpark};
 use crate::readiness::{from_event, next_tick};
 use crate::registration::Registration;
-use crate::wake;
-use ply_sys::{Backend, Events, Interest, Selector, Token};
+use crate::wait_state::{Begin, Unpark, WaitState};
+use crate::wake::{self, WakerPanicHook};
+use ply_sys::{Backend, Events, Interest, Selector, SelectorStats, Token};
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// How many events one driver step takes from the kernel at most; more wait for the next.
@@ -38,8 +40,9 @@ const MAX_REGISTRATIONS: usize = INDEX_MASK;
 ///
 /// The reactor calls (and drops) wakers it did not write: in [`poll`](Self::poll), in
 /// [`shutdown`](Self::shutdown), and when a registration is dropped. A panic in one of
-/// them is caught, counted in [`ReactorStats::waker_panics`], reported on stderr once per
-/// process, and the remaining wakers of the batch are still called; the driver step
+/// them is caught, counted in [`ReactorStats::waker_panics`], handed to the hook given to
+/// [`Builder::on_waker_panic`] (if any; the reactor prints nothing), and the remaining
+/// wakers of the batch are still called; the driver step
 /// returns normally. So a broken waker cannot kill [`Reactor::global`]'s driver thread or
 /// a runtime's worker, and cannot strand the tasks woken after it. The task behind the
 /// panicking waker is not woken (its waker is gone); that is its executor's bug to fix.
@@ -85,8 +88,21 @@ struct Inner {
     selector: Selector,
     table: Mutex<Table>,
     driver: Mutex<Driver>,
-    park: ParkState,
+    wait_state: WaitState,
     counters: Counters,
+    /// The executor's budget, spent by every ready poll; `None`: never throttle.
+    budget: Option<Budget>,
+    /// Told of every waker panic caught (after it is counted); `None`: only counted.
+    on_waker_panic: Option<WakerPanicHook>,
+}
+
+impl Inner {
+    fn waker_panic_report(&self) -> wake::Report<'_> {
+        wake::Report {
+            panics: &self.counters.waker_panics,
+            hook: self.on_waker_panic,
+        }
+    }
 }
 
 /// The registrations, in a slab: O(1) insert, remove and lookup by token.
@@ -120,6 +136,7 @@ struct Counters {
     deregistrations: AtomicU64,
     unparks: AtomicU64,
     waker_panics: AtomicU64,
+    wait_errors: AtomicU64,
 }
 
 /// What a [`Reactor`] has done so far; read at any time with [`Reactor::stats`].
@@ -140,6 +157,10 @@ pub struct ReactorStats {
     /// Wakers whose `wake` or `drop` panicked when the reactor called them. The panic was
     /// caught and the reactor carried on; see [`Reactor`]'s "Wakers that panic".
     pub waker_panics: u64,
+    /// Selector waits that failed (`ENOMEM` from `epoll_wait`). [`Reactor::poll`] returns
+    /// the error to its caller; this count is how a driver that cannot return it (the
+    /// global driver thread, a runtime's parker) reports it.
+    pub wait_errors: u64,
 }
 
 fn bump(c: &AtomicU64, by: u64) {
@@ -158,7 +179,12 @@ impl Reactor {
     ///
     /// Those of [`Selector::new`]: out of fds, or an unknown `PLY_SELECTOR`.
     pub fn new() -> io::Result<Reactor> {
-        Reactor::with_selector(Selector::new()?)
+        Builder::new().build()
+    }
+
+    /// A [`Builder`], to choose the backend and the [cooperative budget](crate::coop).
+    pub fn builder() -> Builder {
+        Builder::new()
     }
 
     /// A reactor over a selector with the given backend.
@@ -167,7 +193,7 @@ impl Reactor {
     ///
     /// Those of [`Selector::with_backend`].
     pub fn with_backend(backend: Backend) -> io::Result<Reactor> {
-        Reactor::with_selector(Selector::with_backend(backend)?)
+        Builder::new().backend(backend).build()
     }
 
     /// A reactor over a selector you made.
@@ -176,7 +202,15 @@ impl Reactor {
     ///
     /// None today; the `Result` leaves room for setup that can fail.
     pub fn with_selector(selector: Selector) -> io::Result<Reactor> {
-        Ok(Reactor {
+        Builder::new().build_with_selector(selector)
+    }
+
+    pub(crate) fn from_parts(
+        selector: Selector,
+        budget: Option<Budget>,
+        on_waker_panic: Option<WakerPanicHook>,
+    ) -> Reactor {
+        Reactor {
             inner: Arc::new(Inner {
                 selector,
                 table: Mutex::new(Table::default()),
@@ -185,10 +219,21 @@ impl Reactor {
                     wakers: Vec::with_capacity(64),
                     tick: 0,
                 }),
-                park: ParkState::new(),
+                wait_state: WaitState::new(),
                 counters: Counters::default(),
+                budget,
+                on_waker_panic,
             }),
-        })
+        }
+    }
+
+    /// Spends one unit of this reactor's cooperative budget, if it was given one.
+    #[inline]
+    pub(crate) fn poll_proceed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.inner.budget {
+            Some(budget) => budget(cx),
+            None => Poll::Ready(()),
+        }
     }
 
     /// The process-wide fallback reactor, started on first use, with its own driver
@@ -223,9 +268,9 @@ impl Reactor {
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| driver.poll(None)));
                 match step {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => {
-                        // A wait that fails (ENOMEM) is retried after a pause, not spun.
-                        eprintln!("ply-reactor: selector wait failed: {e}");
+                    Ok(Err(_)) => {
+                        // A wait that fails (ENOMEM) is retried after a pause, not spun;
+                        // `poll` counted it in `ReactorStats::wait_errors`.
                         std::thread::sleep(Duration::from_millis(10));
                     }
                     Err(_) => bump(&driver.inner.counters.waker_panics, 1),
@@ -290,7 +335,7 @@ impl Reactor {
             // Dropping wakers can run arbitrary code (and panic): do it outside the table
             // lock, one at a time, each caught.
             for waker in io.clear_wakers() {
-                wake::drop(waker, &self.inner.counters.waker_panics);
+                wake::drop(waker, self.inner.waker_panic_report());
             }
         }
         bump(&self.inner.counters.deregistrations, 1);
@@ -331,13 +376,16 @@ impl Reactor {
 
     fn poll_locked(&self, driver: &mut Driver, timeout: Option<Duration>) -> io::Result<usize> {
         let inner = &*self.inner;
-        let timeout = match inner.park.begin() {
+        let timeout = match inner.wait_state.begin() {
             Begin::Block => timeout,
             Begin::DontBlock => Some(Duration::ZERO),
         };
         let res = inner.selector.select(&mut driver.events, timeout);
-        inner.park.end();
-        res?;
+        inner.wait_state.end();
+        if let Err(e) = res {
+            bump(&inner.counters.wait_errors, 1);
+            return Err(e);
+        }
         bump(&inner.counters.polls, 1);
         bump(&inner.counters.events, driver.events.len() as u64);
 
@@ -356,7 +404,7 @@ impl Reactor {
         // Each wake is caught on its own: a panicking waker neither unwinds out of the
         // driver step nor keeps the wakers after it from being called.
         for waker in driver.wakers.drain(..) {
-            wake::wake(waker, &inner.counters.waker_panics);
+            wake::wake(waker, inner.waker_panic_report());
         }
         Ok(n)
     }
@@ -364,7 +412,7 @@ impl Reactor {
     /// Ends a driver's wait in progress, or makes the next one return at once. Cheap when
     /// no thread is waiting (no syscall); safe from any thread.
     pub fn wake(&self) {
-        if self.inner.park.unpark() == Unpark::WakeSelector {
+        if self.inner.wait_state.unpark() == Unpark::WakeSelector {
             bump(&self.inner.counters.unparks, 1);
             // Fails only on a broken eventfd; the driver would then return at its timeout.
             let _ = self.inner.selector.wake();
@@ -384,7 +432,7 @@ impl Reactor {
             }
         }
         for w in wakers {
-            wake::wake(w, &self.inner.counters.waker_panics);
+            wake::wake(w, self.inner.waker_panic_report());
         }
         self.wake();
     }
@@ -411,11 +459,12 @@ impl Reactor {
             deregistrations: get(&c.deregistrations),
             unparks: get(&c.unparks),
             waker_panics: get(&c.waker_panics),
+            wait_errors: get(&c.wait_errors),
         }
     }
 
     /// The selector's own counters (waits, events, wakes at the ply-sys level).
-    pub fn selector_stats(&self) -> ply_sys::SelectorStats {
+    pub fn selector_stats(&self) -> SelectorStats {
         self.inner.selector.stats()
     }
 

@@ -1,6 +1,5 @@
 //! One registered fd: readiness per direction, with the tick-guarded clear.
 
-use crate::coop;
 use crate::io_state::{Direction, IoState};
 use crate::loom::sync::Arc;
 use crate::reactor::{shutdown_error, Reactor};
@@ -151,7 +150,7 @@ impl Registration {
         }
         // Ready I/O spends the task's budget, so a socket that is always ready cannot
         // starve the task's neighbours.
-        ready!(coop::proceed(cx));
+        ready!(self.reactor.poll_proceed(cx));
         Poll::Ready(Ok(ReadyEvent {
             tick: snap.tick(),
             ready: snap.ready() & dir.mask(),

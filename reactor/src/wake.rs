@@ -10,31 +10,54 @@
 //!
 //! So every waker the reactor calls or drops goes through [`call`]: a panic is caught,
 //! counted in [`ReactorStats::waker_panics`](crate::ReactorStats::waker_panics), and
-//! reported on stderr once per process (the panic itself was already printed by the
-//! panic hook where it happened); the next waker of the batch is then called as usual.
+//! handed to the reactor's [`WakerPanicHook`] if it was given one
+//! ([`Builder::on_waker_panic`](crate::Builder::on_waker_panic)); the next waker of the
+//! batch is then called as usual. The reactor itself prints nothing: the panic was
+//! already printed by the panic hook where it happened, and a library does not write to
+//! its user's stderr.
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::AtomicU64;
+use std::any::Any;
 use std::task::Waker;
 
-/// Wakes `waker`, catching a panic; counts it in `panics`.
-pub(crate) fn wake(waker: Waker, panics: &AtomicU64) {
-    call(move || waker.wake(), panics);
+/// Called with the payload of every waker panic the reactor catches, on the thread that
+/// caught it, after the panic was counted. It must not block; a panic inside it is caught
+/// and forgotten.
+pub type WakerPanicHook = fn(&(dyn Any + Send));
+
+/// Where a caught waker panic is reported: its count, and the reactor's hook if any.
+#[derive(Clone, Copy)]
+pub(crate) struct Report<'a> {
+    pub(crate) panics: &'a AtomicU64,
+    pub(crate) hook: Option<WakerPanicHook>,
 }
 
-/// Drops `waker` (its task stopped waiting), catching a panic; counts it in `panics`.
-pub(crate) fn drop(waker: Waker, panics: &AtomicU64) {
-    call(move || std::mem::drop(waker), panics);
+/// Wakes `waker`, catching a panic; reports it to `report`.
+pub(crate) fn wake(waker: Waker, report: Report<'_>) {
+    call(move || waker.wake(), report);
+}
+
+/// Drops `waker` (its task stopped waiting), catching a panic; reports it to `report`.
+pub(crate) fn drop(waker: Waker, report: Report<'_>) {
+    call(move || std::mem::drop(waker), report);
 }
 
 #[cfg(not(loom))]
-fn call(f: impl FnOnce(), panics: &AtomicU64) {
+fn call(f: impl FnOnce(), report: Report<'_>) {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     // AssertUnwindSafe: the callers hold no lock that guards a half-done update and keep
     // nothing of the waker afterwards, so there is no broken state a panic could expose.
     if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
         // Relaxed: a statistic, ordered with nothing else.
-        panics.fetch_add(1, Ordering::Relaxed);
-        report_once(&*payload);
+        report
+            .panics
+            .fetch_add(1, crate::loom::sync::atomic::Ordering::Relaxed);
+        if let Some(hook) = report.hook {
+            // The hook is the user's code: a panic in it is forgotten like the payload's.
+            if let Err(again) = catch_unwind(AssertUnwindSafe(|| hook(&*payload))) {
+                std::mem::forget(again);
+            }
+        }
         // The payload is foreign too: its drop may panic once more. That one is dropped
         // on the floor (forgotten), so nothing can unwind out of here.
         if let Err(again) = catch_unwind(AssertUnwindSafe(move || std::mem::drop(payload))) {
@@ -46,24 +69,7 @@ fn call(f: impl FnOnce(), panics: &AtomicU64) {
 /// Under loom the models call no panicking waker, and loom reports a failed model by
 /// panicking, which must not be swallowed here.
 #[cfg(loom)]
-fn call(f: impl FnOnce(), _panics: &AtomicU64) {
+fn call(f: impl FnOnce(), report: Report<'_>) {
+    let _ = (report.panics, report.hook);
     f();
-}
-
-#[cfg(not(loom))]
-fn report_once(payload: &(dyn std::any::Any + Send)) {
-    use std::sync::atomic::AtomicBool;
-    static REPORTED: AtomicBool = AtomicBool::new(false);
-    if REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        return;
-    }
-    let message = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a non-string payload");
-    eprintln!(
-        "ply-reactor: a waker panicked ({message}); the reactor caught it and carried on. \
-         Later waker panics are only counted (ReactorStats::waker_panics)."
-    );
 }

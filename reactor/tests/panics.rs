@@ -177,3 +177,42 @@ fn panicking_wakers_at_shutdown_and_at_deregistration_are_caught() {
     );
     assert!(futures::executor::block_on(reader.readable()).is_err());
 }
+
+#[test]
+fn the_waker_panic_hook_sees_each_payload_and_may_panic_itself() {
+    let _guard = watchdog("waker panic hook", Duration::from_secs(60));
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    fn hook(payload: &(dyn std::any::Any + Send)) {
+        let msg = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+        SEEN.lock().unwrap().push(msg.to_owned());
+        panic!("and the hook panics too");
+    }
+
+    let reactor = Reactor::builder().on_waker_panic(hook).build().unwrap();
+    let (r, w) = ply_sys::pipe().unwrap();
+    let reader = Async::new_in(File::from(r), &reactor).unwrap();
+    let flag = Arc::new(Flag(AtomicBool::new(false)));
+    let (panicking, good) = (panicking_waker(), Waker::from(flag.clone()));
+    for waker in [&panicking, &good] {
+        assert!(reader
+            .poll_readable(&mut Context::from_waker(waker))
+            .is_pending());
+    }
+    (&File::from(w)).write_all(b"x").unwrap();
+    wait_until("the wake", Duration::from_secs(20), || {
+        reactor.poll(Some(Duration::from_millis(10))).unwrap();
+        flag.0.load(Ordering::SeqCst)
+    });
+    assert_eq!(reactor.stats().waker_panics, 1);
+    assert_eq!(*SEEN.lock().unwrap(), ["this waker panics on purpose"]);
+    // A reactor built without the hook does not call it.
+    let plain = Reactor::new().unwrap();
+    let (r, _w) = ply_sys::pipe().unwrap();
+    let reader = Async::new_in(File::from(r), &plain).unwrap();
+    assert!(reader
+        .poll_readable(&mut Context::from_waker(&panicking))
+        .is_pending());
+    plain.shutdown();
+    assert_eq!(plain.stats().waker_panics, 1);
+    assert_eq!(SEEN.lock().unwrap().len(), 1, "the other reactor's hook");
+}

@@ -61,7 +61,8 @@ impl RawAddr {
                 )))
             }
             libc::AF_INET6 => {
-                // SAFETY: as above, for sockaddr_in6.
+                // SAFETY: the family says the storage holds a sockaddr_in6, and
+                // sockaddr_storage is large and aligned enough for one.
                 let sin6 = unsafe { &*(self.as_ptr().cast::<libc::sockaddr_in6>()) };
                 let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
                 Ok(SocketAddr::V6(SocketAddrV6::new(

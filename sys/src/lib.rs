@@ -64,6 +64,7 @@ mod notify;
 mod selector;
 mod signal;
 mod socket;
+mod socket_options;
 mod udp;
 mod unix;
 
@@ -93,3 +94,9 @@ const _: () = {
     send_sync::<epoll::Epoll>();
     send_sync::<Events>();
 };
+
+/// This crate's `README.md`, whose Rust code blocks run as this crate's doctests, so that
+/// `cargo test` of this crate alone checks its README.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

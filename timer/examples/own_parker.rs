@@ -45,18 +45,16 @@ fn main() {
         })
         .collect();
 
-    // The driver loop: park until the next deadline, then fire everything due.
+    // The driver loop: park until the next deadline, then fire everything due
+    // (`Timer::turn`). With no timer registered, park until a registration unparks us
+    // (bounded here only so that the loop notices the workers finishing).
     let mut fired = 0;
     while !workers.iter().all(|w| w.is_finished()) {
-        match timer.next_deadline() {
-            // No timer registered: park until a registration unparks us (bounded here
-            // only so that the loop notices the workers finishing).
-            None => thread::park_timeout(Duration::from_millis(50)),
-            Some(deadline) => {
-                thread::park_timeout(deadline.saturating_duration_since(Instant::now()))
-            }
-        }
-        fired += timer.fire_due(Instant::now());
+        let limit = Some(Duration::from_millis(50));
+        let ((), n) = timer.turn(limit, |timeout| {
+            thread::park_timeout(timeout.expect("a limit was given"))
+        });
+        fired += n;
     }
     for w in workers {
         w.join().expect("worker panicked");

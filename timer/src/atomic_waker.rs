@@ -36,7 +36,9 @@ pub(crate) struct AtomicWaker {
 // `REGISTERING` (the owner) or to `WAKING` (the driver); the state word admits one of them
 // at a time, and its acquire/release pairs order the accesses. `Waker` is Send + Sync.
 unsafe impl Send for AtomicWaker {}
-// SAFETY: as above.
+// SAFETY: through a shared `&AtomicWaker`, the `waker` cell is touched only by the one party
+// the state word admitted (owner in `REGISTERING`, driver in `WAKING`), ordered by its
+// acquire/release pairs; `Waker` is Send + Sync.
 unsafe impl Sync for AtomicWaker {}
 
 impl AtomicWaker {

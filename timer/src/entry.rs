@@ -30,7 +30,9 @@ pub(crate) struct Entry {
 // or written by whoever holds the lock of the wheel the entry is (being) linked into, as
 // every accessor's safety contract states.
 unsafe impl Send for Entry {}
-// SAFETY: as above.
+// SAFETY: a shared `&Entry` reaches `state` and `waker` only through their atomics, and
+// `links` only under the wheel lock (every accessor's safety contract), so sharing an entry
+// between threads cannot race.
 unsafe impl Sync for Entry {}
 
 /// Where an entry is linked: which list of which wheel holds it.

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::interval::Interval;
 use crate::metrics::Metrics;
+use crate::shared::Inner;
 use crate::sleep::{deadline_after, Sleep};
 use crate::timeout::Timeout;
-use crate::timer::Inner;
 
 /// A handle to a timer: creates sleeps, timeouts and intervals on it.
 ///

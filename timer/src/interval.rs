@@ -189,7 +189,7 @@ impl Interval {
         // One clock read per tick: a tick already due (the first one, or a missed one)
         // completes now instead of waiting for the driver's next turn.
         let due = if scheduled <= now {
-            crate::coop::poll_proceed(cx)
+            self.sleep.handle().inner().poll_proceed(cx)
         } else {
             self.sleep.as_mut().poll(cx)
         };

@@ -24,8 +24,9 @@
 //!      timeouts are deterministic and instant.
 //! - [`Metrics`]: pending, inserted, cancelled, fired and reset counts, and wakers that
 //!   panicked (caught: the timer carries on), from any handle.
-//! - [`coop`]: a hook through which an executor's cooperative budget is consulted before
-//!   a ready `Sleep` completes, without ply-timer depending on the executor.
+//! - [`coop`]: the executor's cooperative budget, given to each timer by
+//!   [`Builder::budget`] and consulted before a ready `Sleep` completes, without ply-timer
+//!   depending on the executor.
 //!
 //! # Who should depend on it
 //!
@@ -89,6 +90,7 @@ mod handle;
 mod interval;
 mod loom;
 mod metrics;
+mod shared;
 mod sleep;
 mod slot;
 mod standalone;
@@ -99,7 +101,7 @@ mod wake;
 mod wheel;
 
 #[cfg(all(test, loom))]
-mod loom_tests;
+mod loom_entry;
 
 pub use handle::{EnterGuard, TimerHandle};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
@@ -107,3 +109,10 @@ pub use metrics::Metrics;
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub use timer::{Builder, Timer, Unpark};
+pub use wake::WakerPanicHook;
+
+/// This crate's `README.md`, whose Rust code blocks run as this crate's doctests, so that
+/// `cargo test` of this crate alone checks its README.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -4,7 +4,7 @@
 //! Every type that takes part in an atomic protocol of this crate (the entry state word,
 //! the waker slot, the wheel's mutex and the intrusive links it guards) is imported from
 //! here, never from `std` directly, so that `RUSTFLAGS="--cfg loom"` swaps all of them at
-//! once and the loom models in `loom_tests.rs` explore every interleaving.
+//! once and the loom models in `loom_entry.rs` explore every interleaving.
 //!
 //! Two things deliberately stay on std atomics even under loom, because no correctness
 //! argument depends on their ordering: the metrics counters (relaxed statistics) and the

@@ -105,6 +105,13 @@ impl Counters {
     }
 
     /// Counts one waker that panicked (any thread, no lock).
+    #[cfg_attr(
+        loom,
+        expect(
+            dead_code,
+            reason = "the loom models call no panicking waker (wake.rs)"
+        )
+    )]
     pub(crate) fn add_waker_panic(&self) {
         self.waker_panics.fetch_add(1, Relaxed);
     }

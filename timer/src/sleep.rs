@@ -9,8 +9,8 @@ use pin_project_lite::pin_project;
 
 use crate::entry::Entry;
 use crate::handle::TimerHandle;
+use crate::shared::Register;
 use crate::state::ResetLater;
-use crate::timer::Register;
 
 pin_project! {
     /// A future that completes at its deadline: never before it, and at most about a
@@ -326,7 +326,7 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match self.as_mut().poll_elapsed(cx) {
             // Ready: let the executor's budget decide whether we may complete now.
-            Poll::Ready(()) => crate::coop::poll_proceed(cx),
+            Poll::Ready(()) => self.handle().inner().poll_proceed(cx),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -2,8 +2,8 @@
 //! deadline, so that `sleep` works under any executor with no ply runtime at all.
 //!
 //! The thread owns a [`Timer`] built with an unpark callback that unparks the thread, and
-//! loops: ask [`Timer::next_deadline`], `park_timeout` until it (or `park` if there is
-//! none), [`Timer::fire_due`]. A registration earlier than the deadline it sleeps toward
+//! loops over [`Timer::turn`] around `park_timeout` (or `park` if there is no deadline):
+//! park until the next deadline, then fire what is due. A registration earlier than the deadline it sleeps toward
 //! unparks it (`Thread::unpark` keeps a token, so an unpark that arrives before the park
 //! is not lost). The thread lives as long as the process: a waker that panics when it
 //! fires is caught (see [`Timer`](crate::Timer)'s "Wakers that panic"), so it cannot end
@@ -15,7 +15,6 @@ use crate::handle::TimerHandle;
 mod imp {
     use std::sync::{Arc, OnceLock};
     use std::thread::{self, Thread};
-    use std::time::Instant;
 
     use crate::handle::TimerHandle;
     use crate::timer::Timer;
@@ -51,24 +50,17 @@ mod imp {
 
     fn run(timer: &Timer) -> ! {
         loop {
-            match timer.next_deadline() {
-                None => thread::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if deadline > now {
-                        // May return early (spuriously or on unpark): we just go round.
-                        thread::park_timeout(deadline - now);
-                    }
-                }
-            }
-            // `fire_due` catches every waker's panic itself; this second net keeps the
-            // thread that every standalone `sleep` depends on alive whatever happens.
-            let fired = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                timer.fire_due(Instant::now())
+            // `turn` catches every waker's panic itself (in `fire_due`); this second net
+            // keeps the thread that every standalone `sleep` depends on alive whatever
+            // happens.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // `park_timeout` may return early (spuriously or on unpark): we just go
+                // round.
+                timer.turn(None, |timeout| match timeout {
+                    None => thread::park(),
+                    Some(timeout) => thread::park_timeout(timeout),
+                })
             }));
-            if fired.is_err() {
-                eprintln!("ply-timer: the standalone driver caught a panic and goes on");
-            }
         }
     }
 

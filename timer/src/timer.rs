@@ -1,19 +1,14 @@
 //! The driver side: [`Timer`] owns the wheel and fires it; [`Builder`] configures one.
 
-use std::pin::Pin;
-use std::ptr::NonNull;
 use std::sync::Arc;
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
-use crate::entry::Entry;
+use crate::coop::Budget;
 use crate::handle::TimerHandle;
-use crate::loom::{Mutex, MutexGuard};
-use crate::metrics::{Counters, Metrics};
-use crate::state::FireDecision;
-use crate::wake;
-use crate::wheel::{Insert, Wheel};
+use crate::metrics::Metrics;
+use crate::shared::Inner;
+use crate::wake::WakerPanicHook;
 
 /// The callback a [`Timer`] calls when a deadline earlier than the driver's is registered.
 pub type Unpark = Arc<dyn Fn() + Send + Sync>;
@@ -37,8 +32,9 @@ pub type Unpark = Arc<dyn Fn() + Send + Sync>;
 ///
 /// The timer calls wakers it did not write: in [`fire_due`](Self::fire_due) (and
 /// [`advance`](Self::advance)), when it shuts down, and when a `Sleep` is reset into the
-/// past. A panic in one of them is caught, counted in [`Metrics::waker_panics`], reported
-/// on stderr once per process, and the remaining wakers of the batch are still called;
+/// past. A panic in one of them is caught, counted in [`Metrics::waker_panics`], handed to
+/// the hook given to [`Builder::on_waker_panic`] (if any; the timer prints nothing), and
+/// the remaining wakers of the batch are still called;
 /// `fire_due` returns normally. So a broken waker cannot kill the standalone driver thread
 /// (which every standalone `sleep` of the process depends on) or a runtime's worker. The
 /// task behind the panicking waker is not woken; that is its executor's bug to fix.
@@ -110,6 +106,8 @@ pub struct Timer {
 pub struct Builder {
     unpark: Option<Unpark>,
     paused: bool,
+    budget: Option<Budget>,
+    on_waker_panic: Option<WakerPanicHook>,
 }
 
 impl Builder {
@@ -154,6 +152,52 @@ impl Builder {
         self
     }
 
+    /// Spends one unit of `budget` before a ready [`Sleep`](crate::Sleep) or
+    /// [`Interval`](crate::Interval) tick completes; with no budget they always complete.
+    /// A [`Timeout`](crate::Timeout)'s deadline ignores it. See [`coop`](crate::coop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::task::{Context, Poll};
+    /// fn never_throttle(_cx: &mut Context<'_>) -> Poll<()> {
+    ///     Poll::Ready(())
+    /// }
+    /// let timer = ply_timer::Timer::builder().budget(never_throttle).build();
+    /// # drop(timer);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Calls `hook` with the payload of every waker panic the timer catches (when it fires
+    /// timers, or wakes a sleep on shutdown), after counting it in
+    /// [`Metrics::waker_panics`](crate::Metrics::waker_panics). The timer never prints;
+    /// this is where a program that wants to log such panics does it. Without a hook they
+    /// are only counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// fn log(payload: &(dyn std::any::Any + Send)) {
+    ///     let msg = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+    ///     eprintln!("a waker panicked: {msg}");
+    /// }
+    /// let timer = ply_timer::Timer::builder().on_waker_panic(log).build();
+    /// # drop(timer);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_waker_panic(mut self, hook: WakerPanicHook) -> Self {
+        self.on_waker_panic = Some(hook);
+        self
+    }
+
     /// Uses a paused test clock: time stands still until [`Timer::advance`].
     ///
     /// # Examples
@@ -189,7 +233,12 @@ impl Builder {
             Clock::real()
         };
         Timer {
-            handle: TimerHandle::from_inner(Arc::new(Inner::new(clock, self.unpark))),
+            handle: TimerHandle::from_inner(Arc::new(Inner::new(
+                clock,
+                self.unpark,
+                self.budget,
+                self.on_waker_panic,
+            ))),
         }
     }
 }
@@ -199,6 +248,8 @@ impl std::fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("unpark", &self.unpark.is_some())
             .field("paused", &self.paused)
+            .field("budget", &self.budget.is_some())
+            .field("on_waker_panic", &self.on_waker_panic.is_some())
             .finish()
     }
 }
@@ -330,6 +381,75 @@ impl Timer {
         self.handle.inner().fire_due(now)
     }
 
+    /// One turn of a driver's loop around the caller's `wait`: the next deadline becomes
+    /// the timeout, `wait` blocks for at most that long, and then the timers that are due
+    /// fire. Returns what `wait` returned and how many timers fired.
+    ///
+    /// - `limit` caps the timeout (a parker's `park_timeout`); `None` means no cap.
+    /// - `wait` receives the timeout (`None`: no deadline and no limit, wait until
+    ///   woken). It may return early (an I/O event, a spurious wake-up, the unpark
+    ///   callback of [`Builder::unpark`]); the next turn plans again.
+    /// - After `wait`, the timer's lock is taken only if the deadline planned before the
+    ///   wait has come: a wake for I/O alone costs one clock read, no lock. A deadline
+    ///   registered during the wait that is earlier than the planned one called the unpark
+    ///   callback, so `wait` ended early and the next turn plans with it.
+    ///
+    /// Every ply driver is this method around a different wait: ply-net's around
+    /// `Reactor::poll`, the standalone timer thread's around `thread::park_timeout`.
+    ///
+    /// # Examples
+    ///
+    /// A thread that parks until the next deadline, then fires it:
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// let driver = std::thread::current();
+    /// let timer = ply_timer::Timer::builder()
+    ///     .unpark(Arc::new(move || driver.unpark()))
+    ///     .build();
+    /// let sleep = timer.handle().sleep(Duration::from_millis(5));
+    /// let waiter = std::thread::spawn(move || futures::executor::block_on(sleep));
+    /// while !waiter.is_finished() {
+    ///     timer.turn(Some(Duration::from_millis(50)), |timeout| match timeout {
+    ///         Some(t) => std::thread::park_timeout(t),
+    ///         None => std::thread::park(),
+    ///     });
+    /// }
+    /// waiter.join().unwrap();
+    /// assert_eq!(timer.metrics().fired, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn turn<R>(
+        &self,
+        limit: Option<Duration>,
+        wait: impl FnOnce(Option<Duration>) -> R,
+    ) -> (R, usize) {
+        let clock = &self.handle.inner().clock;
+        let deadline = self.next_deadline();
+        let until_deadline = deadline.map(|d| d.saturating_duration_since(clock.now()));
+        let timeout = match (limit, until_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let waited = wait(timeout);
+        let fired = match deadline {
+            Some(deadline) => {
+                let now = clock.now();
+                if now >= deadline {
+                    self.fire_due(now)
+                } else {
+                    0
+                }
+            }
+            None => 0,
+        };
+        (waited, fired)
+    }
+
     /// Moves a paused clock forward by `by`, then fires every timer due by the new time.
     /// Returns how many fired.
     ///
@@ -393,311 +513,5 @@ impl std::fmt::Debug for Timer {
         f.debug_struct("Timer")
             .field("handle", &self.handle)
             .finish()
-    }
-}
-
-/// What happened when a `Sleep` asked to be filed.
-#[must_use]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Register {
-    /// Filed in the wheel.
-    Filed,
-    /// Already due: not filed, the sleep is complete.
-    Due,
-    /// The timer has shut down: not filed.
-    Shutdown,
-}
-
-/// The state shared by a [`Timer`] and its handles.
-pub(crate) struct Inner {
-    wheel: Mutex<Wheel>,
-    pub(crate) clock: Clock,
-    unpark: Option<Unpark>,
-    pub(crate) counters: Counters,
-}
-
-/// Wakers collected under the lock and called after it is released.
-struct WakeBatch {
-    wakers: [Option<Waker>; WakeBatch::CAPACITY],
-    len: usize,
-}
-
-impl WakeBatch {
-    /// Wakers called per lock release: bounds both the stack used and how long the lock
-    /// is held between releases.
-    const CAPACITY: usize = 32;
-
-    fn new() -> Self {
-        WakeBatch {
-            wakers: std::array::from_fn(|_| None),
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, waker: Waker) {
-        self.wakers[self.len] = Some(waker);
-        self.len += 1;
-    }
-
-    fn is_full(&self) -> bool {
-        self.len == Self::CAPACITY
-    }
-
-    /// Wakes every waker of the batch, each on its own: one that panics is caught and
-    /// counted, and the ones after it are still woken.
-    fn wake_all(&mut self, counters: &Counters) {
-        for slot in &mut self.wakers[..self.len] {
-            if let Some(waker) = slot.take() {
-                wake::wake(waker, counters);
-            }
-        }
-        self.len = 0;
-    }
-}
-
-impl Inner {
-    fn new(clock: Clock, unpark: Option<Unpark>) -> Self {
-        Inner {
-            wheel: Mutex::new(Wheel::new()),
-            clock,
-            unpark,
-            counters: Counters::default(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Wheel> {
-        self.wheel.lock()
-    }
-
-    /// Number of entries linked into the wheel (for the loom models).
-    #[cfg(all(test, loom))]
-    pub(crate) fn wheel_len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// A consistent snapshot of the counters.
-    pub(crate) fn metrics(&self) -> Metrics {
-        let _wheel = self.lock();
-        self.counters.snapshot()
-    }
-
-    /// Whether the timer has shut down.
-    pub(crate) fn is_shutdown(&self) -> bool {
-        self.lock().is_shutdown
-    }
-
-    /// Files `entry` (in phase `IDLE`, waker already stored) under `tick`.
-    pub(crate) fn register(&self, entry: Pin<&Entry>, tick: u64) -> Register {
-        let ptr = NonNull::from(entry.get_ref());
-        let mut wheel = self.lock();
-        if wheel.is_shutdown {
-            return Register::Shutdown;
-        }
-        if tick <= wheel.elapsed() {
-            return Register::Due;
-        }
-        // Set the state before linking: an entry in a wheel list is always `REGISTERED`.
-        entry.state.transition_to_registered(tick);
-        // SAFETY: the entry is pinned inside its `Sleep`, whose drop unlinks it under this
-        // lock; it was `IDLE`, hence in no list.
-        let filed = unsafe { wheel.insert(ptr, tick) };
-        debug_assert_eq!(filed, Insert::Filed);
-        self.counters.add_inserted(1);
-        let unpark = self.note_deadline(&mut wheel, tick);
-        drop(wheel);
-        if unpark {
-            self.unpark_driver();
-        }
-        Register::Filed
-    }
-
-    /// Records that a deadline at `tick` is filed; returns whether the driver, sleeping
-    /// toward a later tick, must be unparked.
-    fn note_deadline(&self, wheel: &mut Wheel, tick: u64) -> bool {
-        if tick < wheel.driver_wake_at {
-            // Lower the mark so that a burst of ever-later registrations unparks once.
-            wheel.driver_wake_at = tick;
-            self.unpark.is_some()
-        } else {
-            false
-        }
-    }
-
-    fn unpark_driver(&self) {
-        if let Some(unpark) = &self.unpark {
-            unpark();
-        }
-    }
-
-    /// Unlinks `entry` if it is still filed (the `Sleep` is being dropped).
-    pub(crate) fn cancel(&self, entry: Pin<&Entry>) {
-        let snapshot = entry.state.load();
-        // `IDLE`: never filed. `FIRED`: the driver is done with it (acquire). Neither
-        // needs the lock: dropping a fired or never-polled `Sleep` is lock-free.
-        if snapshot.is_idle() || snapshot.is_fired() {
-            return;
-        }
-        let mut wheel = self.lock();
-        // Under the lock the state is settled: `REGISTERED` (still linked) or `FIRED`.
-        if entry.state.load().is_registered() {
-            // SAFETY: `REGISTERED` entries are linked into this wheel; we hold its lock.
-            unsafe { wheel.remove(NonNull::from(entry.get_ref())) };
-            entry.state.transition_to_idle();
-            self.counters.add_cancelled(1);
-        }
-    }
-
-    /// Moves `entry`'s deadline to `tick` under the lock: for resets to an earlier
-    /// deadline, or when the entry is being fired right now.
-    pub(crate) fn reset_locked(&self, entry: Pin<&Entry>, tick: u64) {
-        let ptr = NonNull::from(entry.get_ref());
-        let mut wheel = self.lock();
-        let snapshot = entry.state.load();
-        if snapshot.is_fired() {
-            // Fired while we came for the lock: re-arm lazily, on the next poll.
-            entry.state.transition_to_idle();
-            return;
-        }
-        if !snapshot.is_registered() {
-            return;
-        }
-        // SAFETY: `REGISTERED`: linked into this wheel, whose lock we hold.
-        unsafe { wheel.remove(ptr) };
-        if !wheel.is_shutdown {
-            entry.state.transition_to_registered(tick);
-            // SAFETY: live and pinned (as in `register`), and unlinked just above.
-            if unsafe { wheel.insert(ptr, tick) } == Insert::Filed {
-                let unpark = self.note_deadline(&mut wheel, tick);
-                drop(wheel);
-                if unpark {
-                    self.unpark_driver();
-                }
-                return;
-            }
-            // Reset into the past: the owner fires its own entry.
-            entry.state.transition_to_firing_by_owner();
-            self.counters.add_fired(1);
-        } else {
-            entry.state.transition_to_firing_shutdown();
-            self.counters.add_cancelled(1);
-        }
-        let waker = entry.waker.take();
-        entry.state.transition_to_fired();
-        drop(wheel);
-        if let Some(waker) = waker {
-            wake::wake(waker, &self.counters);
-        }
-    }
-
-    /// Waits until no driver is inside the lock (so a `FIRING` entry has become `FIRED`).
-    pub(crate) fn wait_settled(&self) {
-        drop(self.lock());
-    }
-
-    /// See [`Timer::next_deadline`].
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let mut wheel = self.lock();
-        match wheel.next_expiration() {
-            Some(expiration) => {
-                wheel.driver_wake_at = expiration.tick;
-                // Unrepresentable instants (a clock advanced by centuries) read as "no
-                // deadline": parking forever is then as good as parking until it.
-                self.clock.tick_instant(expiration.tick)
-            }
-            None => {
-                wheel.driver_wake_at = u64::MAX;
-                None
-            }
-        }
-    }
-
-    /// See [`Timer::fire_due`].
-    pub(crate) fn fire_due(&self, now: Instant) -> usize {
-        let now = now.min(self.clock.now());
-        let now_tick = self.clock.now_tick(now);
-        let mut batch = WakeBatch::new();
-        let mut fired = 0;
-        // Fired but not yet added to the counters (they are flushed before each unlock).
-        let mut unreported = 0;
-        let mut wheel = self.lock();
-        loop {
-            // First fire the due slot (one tick's worth: in deadline order).
-            while let Some(ptr) = wheel.pop_due() {
-                // SAFETY: it was linked into this wheel, so its owner has not freed it (its
-                // drop would take this lock to unlink it first).
-                let entry = unsafe { ptr.as_ref() };
-                match entry.state.transition_to_firing(wheel.elapsed()) {
-                    FireDecision::Fire => {
-                        // `FIRING` is stored before the take: an owner registering a new
-                        // waker after this take sees `FIRING` and completes by itself.
-                        if let Some(waker) = entry.waker.take() {
-                            batch.push(waker);
-                        }
-                        // Our last access to the entry.
-                        entry.state.transition_to_fired();
-                        fired += 1;
-                        unreported += 1;
-                        if batch.is_full() {
-                            self.counters.add_fired(std::mem::take(&mut unreported));
-                            drop(wheel);
-                            batch.wake_all(&self.counters);
-                            wheel = self.lock();
-                        }
-                    }
-                    FireDecision::Refile(tick) => {
-                        // SAFETY: live (above), pinned, unlinked by `pop_due`.
-                        let filed = unsafe { wheel.insert(ptr, tick) };
-                        debug_assert_eq!(filed, Insert::Filed, "a later deadline is ahead");
-                    }
-                }
-            }
-            match wheel.next_expiration() {
-                Some(expiration) if expiration.tick <= now_tick => wheel.process(expiration),
-                _ => break,
-            }
-        }
-        wheel.set_elapsed(now_tick);
-        self.counters.add_fired(unreported);
-        drop(wheel);
-        batch.wake_all(&self.counters);
-        fired
-    }
-
-    /// Shuts the timer down: no entry is filed from now on, and every filed entry is
-    /// woken with the shutdown cause (its `Sleep` then moves to the global timer).
-    pub(crate) fn shutdown(&self) {
-        let mut batch = WakeBatch::new();
-        let mut cancelled = 0;
-        let mut wheel = self.lock();
-        wheel.is_shutdown = true;
-        while let Some(ptr) = wheel.pop_any() {
-            // SAFETY: as in `fire_due`.
-            let entry = unsafe { ptr.as_ref() };
-            entry.state.transition_to_firing_shutdown();
-            if let Some(waker) = entry.waker.take() {
-                batch.push(waker);
-            }
-            entry.state.transition_to_fired();
-            cancelled += 1;
-            if batch.is_full() {
-                self.counters.add_cancelled(std::mem::take(&mut cancelled));
-                drop(wheel);
-                batch.wake_all(&self.counters);
-                wheel = self.lock();
-            }
-        }
-        self.counters.add_cancelled(cancelled);
-        drop(wheel);
-        batch.wake_all(&self.counters);
-    }
-}
-
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner")
-            .field("clock", &self.clock)
-            .field("unpark", &self.unpark.is_some())
-            .field("counters", &self.counters)
-            .finish_non_exhaustive()
     }
 }

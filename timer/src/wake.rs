@@ -8,17 +8,26 @@
 //! also abandon the rest of a batch of fired timers, whose tasks would then never wake.
 //!
 //! So every wake goes through [`wake`]: a panic is caught, counted in
-//! [`Metrics::waker_panics`](crate::Metrics::waker_panics), reported on stderr once per
-//! process (the panic hook already printed the panic itself where it happened), and the
-//! timer goes on with the next waker. Wakers are only ever called with the wheel lock
-//! released, so no half-done update of the wheel can be exposed by the unwind.
+//! [`Metrics::waker_panics`](crate::Metrics::waker_panics), handed to the timer's
+//! [`WakerPanicHook`] if it was given one
+//! ([`Builder::on_waker_panic`](crate::Builder::on_waker_panic)), and the timer goes on
+//! with the next waker. The timer itself prints nothing: the panic hook already printed
+//! the panic where it happened, and a library does not write to its user's stderr.
+//! Wakers are only ever called with the wheel lock released, so no half-done update of the
+//! wheel can be exposed by the unwind.
 
+use std::any::Any;
 use std::task::Waker;
 
 use crate::metrics::Counters;
 
-/// Wakes `waker`, catching and counting a panic.
-pub(crate) fn wake(waker: Waker, counters: &Counters) {
+/// Called with the payload of every waker panic the timer catches, on the thread that
+/// caught it, after the panic was counted. It must not block; a panic inside it is caught
+/// and forgotten.
+pub type WakerPanicHook = fn(&(dyn Any + Send));
+
+/// Wakes `waker`, catching a panic: counts it, and hands it to `hook` if there is one.
+pub(crate) fn wake(waker: Waker, counters: &Counters, hook: Option<WakerPanicHook>) {
     #[cfg(not(loom))]
     {
         use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -26,7 +35,13 @@ pub(crate) fn wake(waker: Waker, counters: &Counters) {
         // so there is no broken state the panic could expose.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(move || waker.wake())) {
             counters.add_waker_panic();
-            report_once(&*payload);
+            if let Some(hook) = hook {
+                // The hook is the user's code: a panic in it is forgotten like the
+                // payload's.
+                if let Err(again) = catch_unwind(AssertUnwindSafe(|| hook(&*payload))) {
+                    std::mem::forget(again);
+                }
+            }
             // The payload is foreign too: should its drop panic again, that second
             // payload is forgotten, so nothing unwinds out of here.
             if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
@@ -38,25 +53,7 @@ pub(crate) fn wake(waker: Waker, counters: &Counters) {
     // panicking, which must not be swallowed.
     #[cfg(loom)]
     {
-        let _ = counters;
+        let _ = (counters, hook);
         waker.wake();
     }
-}
-
-#[cfg(not(loom))]
-fn report_once(payload: &(dyn std::any::Any + Send)) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static REPORTED: AtomicBool = AtomicBool::new(false);
-    if REPORTED.swap(true, Ordering::Relaxed) {
-        return;
-    }
-    let message = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a non-string payload");
-    eprintln!(
-        "ply-timer: a waker panicked ({message}); the timer caught it and carried on. \
-         Later waker panics are only counted (Metrics::waker_panics)."
-    );
 }

@@ -88,7 +88,8 @@ impl List {
             }
         }
         if let Some(next) = links.next {
-            // SAFETY: as above.
+            // SAFETY: neighbours in a list are live (see `push_front`), and the caller holds
+            // the wheel lock, so no one else touches their links.
             unsafe { next.as_ref().update_links(|l| l.prev = links.prev) };
         }
         // SAFETY: the caller's contract.
@@ -263,7 +264,8 @@ impl Wheel {
             let when = unsafe { entry.as_ref() }.state.load().tick();
             // SAFETY: just unlinked, live, pinned.
             if unsafe { self.insert(entry, when) } == Insert::Due {
-                // SAFETY: as above; in no list now.
+                // SAFETY: the entry was linked into this wheel until just now, so it is live
+                // and pinned, and `insert` said Due without linking it: it is in no list.
                 unsafe { self.push_due(entry) };
             }
         }

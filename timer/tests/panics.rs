@@ -155,3 +155,47 @@ fn a_panicking_waker_woken_by_a_reset_into_the_past_is_caught() {
         assert_eq!(handle.metrics().waker_panics, 1);
     });
 }
+
+#[test]
+fn the_waker_panic_hook_sees_each_payload_and_may_panic_itself() {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    fn hook(payload: &(dyn std::any::Any + Send)) {
+        let msg = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+        SEEN.lock().unwrap().push(msg.to_owned());
+        panic!("and the hook panics too");
+    }
+    with_watchdog(Duration::from_secs(20), || {
+        let timer = Timer::builder().paused().on_waker_panic(hook).build();
+        let handle = timer.handle();
+        let panicking = Waker::from(Arc::new(Panics));
+        let (after, good) = flag();
+        let mut a = Box::pin(handle.sleep(Duration::from_millis(10)));
+        let mut b = Box::pin(handle.sleep(Duration::from_millis(10)));
+        assert!(a
+            .as_mut()
+            .poll(&mut Context::from_waker(&panicking))
+            .is_pending());
+        assert!(b
+            .as_mut()
+            .poll(&mut Context::from_waker(&good))
+            .is_pending());
+        assert_eq!(timer.advance(Duration::from_millis(10)), 2);
+        assert!(
+            after.0.load(Ordering::SeqCst),
+            "woken after the hook panicked"
+        );
+        assert_eq!(timer.metrics().waker_panics, 1);
+        assert_eq!(*SEEN.lock().unwrap(), ["this waker panics on purpose"]);
+
+        // A timer built without the hook does not call it.
+        let plain = Timer::paused();
+        let mut c = Box::pin(plain.handle().sleep(Duration::from_millis(1)));
+        assert!(c
+            .as_mut()
+            .poll(&mut Context::from_waker(&panicking))
+            .is_pending());
+        assert_eq!(plain.advance(Duration::from_millis(1)), 1);
+        assert_eq!(plain.metrics().waker_panics, 1);
+        assert_eq!(SEEN.lock().unwrap().len(), 1, "the other timer's hook");
+    });
+}

@@ -306,3 +306,60 @@ fn shutdown_moves_pending_sleeps_to_the_standalone_timer() {
         assert_eq!((m.pending, m.cancelled), (0, 1));
     });
 }
+
+thread_local! {
+    static BUDGET: std::cell::Cell<u32> = const { std::cell::Cell::new(u32::MAX) };
+}
+
+/// A budget of `BUDGET` units, on this thread.
+fn test_budget(cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+    BUDGET.with(|b| {
+        if b.get() == 0 {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        } else {
+            b.set(b.get() - 1);
+            std::task::Poll::Ready(())
+        }
+    })
+}
+
+#[test]
+fn ready_sleep_spends_the_timers_budget_but_timeout_does_not() {
+    let timer = Timer::builder().paused().budget(test_budget).build();
+    let handle = timer.handle();
+    let (waker, woken) = count_waker();
+    let mut sleep = Box::pin(handle.sleep(Duration::from_millis(1)));
+    let mut timeout =
+        Box::pin(handle.timeout(Duration::from_millis(1), std::future::pending::<()>()));
+    assert!(poll_with(sleep.as_mut(), &waker).is_pending());
+    assert!(poll_with(timeout.as_mut(), &waker).is_pending());
+    timer.advance(Duration::from_millis(1));
+
+    // Budget spent: the ready sleep yields, and the budget asked for a re-poll.
+    BUDGET.with(|b| b.set(0));
+    let before = woken.0.load(Ordering::SeqCst);
+    assert!(poll_with(sleep.as_mut(), &waker).is_pending());
+    assert_eq!(woken.0.load(Ordering::SeqCst), before + 1);
+    // A timeout still fires: its deadline check bypasses the budget.
+    assert!(poll_with(timeout.as_mut(), &waker).is_ready());
+
+    // Budget refilled: the sleep completes, and used one unit.
+    BUDGET.with(|b| b.set(1));
+    assert!(poll_with(sleep.as_mut(), &waker).is_ready());
+    assert_eq!(BUDGET.with(|b| b.get()), 0);
+}
+
+#[test]
+fn a_timer_built_without_a_budget_never_throttles() {
+    // Another timer of this process has a budget (the test above); this one is not
+    // affected: the budget is per timer, not process-wide.
+    let _other = Timer::builder().paused().budget(test_budget).build();
+    let timer = Timer::paused();
+    let (waker, _woken) = count_waker();
+    let mut sleep = Box::pin(timer.handle().sleep(Duration::from_millis(1)));
+    assert!(poll_with(sleep.as_mut(), &waker).is_pending());
+    timer.advance(Duration::from_millis(1));
+    BUDGET.with(|b| b.set(0));
+    assert!(poll_with(sleep.as_mut(), &waker).is_ready());
+}

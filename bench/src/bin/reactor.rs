@@ -40,9 +40,11 @@
 //! Runtimes, fds and registrations are built once per contender and reused by every
 //! round; the second thread of groups 1 and 2 is a persistent peer thread told to start
 //! each run through a channel. The timed part of a run is from that go signal to the
-//! last reply. ply-net's runtime installs `ply_executor::coop::poll_proceed` as
-//! ply-reactor's process-wide budget hook; this benchmark installs it at start in every
-//! mode, so every ply contender pays for the same hook in every run.
+//! last reply. ply-net's runtime gives its reactor `ply_executor::coop::poll_proceed` as
+//! its cooperative budget; `ply-loop` builds its reactor with the same budget, so the ply
+//! contenders that wait in their own reactor pay for the same check. `ply-global` uses
+//! `Reactor::global()`, which has no budget (under `futures::executor::block_on` a budget
+//! would never bite anyway).
 //!
 //! Rounds interleave all contenders (`ply_bench::compare`, rotating order). The tables
 //! give each contender's median time per run and per round trip, and for every ply
@@ -590,7 +592,10 @@ fn build(name: &str, transport: Transport) -> Run {
             Box::new(move |n| peer.round(n, || side.run(|io| async move { serve(&io, n).await })))
         }
         "ply-loop" => {
-            let reactor = ply_reactor::Reactor::new().expect("reactor");
+            let reactor = ply_reactor::Reactor::builder()
+                .budget(ply_executor::coop::poll_proceed)
+                .build()
+                .expect("reactor");
             let (a, b) = (ply(a, &reactor), ply(b, &reactor));
             Box::new(move |n| {
                 let t = Instant::now();
@@ -660,16 +665,9 @@ fn context_switches() -> std::collections::BTreeMap<String, u64> {
     by_name
 }
 
-fn install_budget_hook() {
-    // The hook ply-net installs when it builds a runtime; installed up front so that every
-    // mode (the interleaved run and each `--only`) runs ply with the same hook.
-    let _ = ply_reactor::coop::set_hook(ply_executor::coop::poll_proceed);
-}
-
 // ---------------------------------------------------------------------------------------
 
 fn main() {
-    install_budget_hook();
     let transport = Transport::from_args();
     if let Some(name) = only() {
         let n: u32 = arg_or("--n", 2_000);

@@ -2,8 +2,10 @@
 //!
 //! **Part 1: ply-executor + ply-timer, no reactor.** A `LocalExecutor` with a parker
 //! written here (an implementation of `ply_executor::park::Park`): when the executor has
-//! nothing to run, the parker asks the timer for its `next_deadline()`, sleeps the thread
-//! until then, and calls `fire_due(now)`, which wakes the tasks whose time has come. No
+//! nothing to run, the parker calls `Timer::turn`, which asks the timer for its next
+//! deadline, lets the parker sleep the thread until then, and fires what is due, which
+//! wakes the tasks whose time has come. The timer is built with ply-executor's
+//! cooperative budget (`Builder::budget`), so an always-ready sleep cannot starve. No
 //! file descriptor, no epoll: the executor and the timer meet only at `Waker` and at the
 //! parker. Sleeps, an interval, a timeout that fires, one that does not, and a wake-up
 //! from another thread run on it; every park is printed with what it found.
@@ -79,38 +81,33 @@ struct TimerParker {
 }
 
 impl TimerParker {
-    /// One park: sleep until the earlier of `limit` and the next deadline, then fire.
+    /// One park: sleep until the earlier of `limit` and the next deadline, then fire
+    /// what is due. `Timer::turn` plans the timeout and fires; this parker only sleeps.
     fn wait(&mut self, limit: Option<Duration>) {
         let now = Instant::now();
-        let until_timer = self
-            .timer
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(now));
-        let sleep = match (limit, until_timer) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        match sleep {
-            Some(d) => {
-                say(
-                    self.start,
-                    &format!(
-                        "park: next deadline in {:.1} ms, sleeping until then",
-                        d.as_secs_f64() * 1e3
-                    ),
-                );
-                self.thread.park_timeout(d);
+        let (sleep, fired) = self.timer.turn(limit, |sleep| {
+            match sleep {
+                Some(d) => {
+                    say(
+                        self.start,
+                        &format!(
+                            "park: next deadline in {:.1} ms, sleeping until then",
+                            d.as_secs_f64() * 1e3
+                        ),
+                    );
+                    self.thread.park_timeout(d);
+                }
+                None => {
+                    say(
+                        self.start,
+                        "park: no deadline at all, sleeping until unparked",
+                    );
+                    self.thread.park();
+                }
             }
-            None => {
-                say(
-                    self.start,
-                    "park: no deadline at all, sleeping until unparked",
-                );
-                self.thread.park();
-            }
-        }
+            sleep
+        });
         let slept = now.elapsed();
-        let fired = self.timer.fire_due(Instant::now());
         let log = &self.log;
         log.parks.set(log.parks.get() + 1);
         log.slept.set(log.slept.get() + slept);
@@ -127,7 +124,7 @@ impl TimerParker {
         say(
             self.start,
             &format!(
-                "  {why} after {:.1} ms; fire_due fired {fired} timer{}",
+                "  {why} after {:.1} ms; the turn fired {fired} timer{}",
                 slept.as_secs_f64() * 1e3,
                 if fired == 1 { "" } else { "s" }
             ),
@@ -154,8 +151,9 @@ impl Park for TimerParker {
 fn part_one() {
     println!("\nPart 1: ply-executor + ply-timer, no reactor");
     println!("  A LocalExecutor whose parker sleeps until the timer's next deadline, then");
-    println!("  calls fire_due(now). Tasks: a 30 ms sleep, a 20 ms interval ticking 4 times,");
-    println!("  a timeout that fires, one that does not, and a wake-up from another thread.\n");
+    println!("  fires what is due (Timer::turn). Tasks: a 30 ms sleep, a 20 ms interval");
+    println!("  ticking 4 times, a timeout that fires, one that does not, and a wake-up from");
+    println!("  another thread.\n");
 
     let thread = ThreadParker::new();
     // The timer calls this when a task registers a deadline earlier than the one the
@@ -168,6 +166,9 @@ fn part_one() {
                 unparks.fetch_add(1, Relaxed);
                 unparker.unpark();
             }))
+            // Ready sleeps spend the executor's budget: a hand-built runtime has one only
+            // if it says so.
+            .budget(ply_executor::coop::poll_proceed)
             .build()
     };
     let handle: TimerHandle = timer.handle();

@@ -41,8 +41,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::try_join;
 use ply_examples::{human_duration, layer_table, thousands, Args, Histogram};
+use ply_net::Backend;
 use ply_net::{Runtime, RuntimeStats, TcpListener, TcpStream};
-use ply_sys::Backend;
 
 const USAGE: &str = "\
 usage: demo [--seconds N] [--connections N] [--size BYTES] [--threads N]

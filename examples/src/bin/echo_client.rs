@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::try_join;
 use ply_examples::{human_duration, thousands, Args, Histogram};
+use ply_net::Backend;
 use ply_net::TcpStream;
-use ply_sys::Backend;
 
 const USAGE: &str = "\
 usage: echo_client [--addr IP:PORT] [--connections N] [--size BYTES] [--seconds N]

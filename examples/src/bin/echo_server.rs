@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ply_examples::{layer_table, thousands, Args};
+use ply_net::Backend;
 use ply_net::{TcpListener, TcpStream};
-use ply_sys::Backend;
 
 const USAGE: &str = "\
 usage: echo_server [--addr IP:PORT] [--threads N] [--selector epoll|poll|select] [--seconds N]

@@ -100,7 +100,8 @@ impl Inner {
     ///
     /// The caller has claimed position `pos` (it holds a written task no one else reads).
     unsafe fn take(&self, pos: u32) -> Task {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller claimed `pos`, so the slot holds an initialised task that no
+        // one else reads or writes until the claim is released.
         self.buffer[pos as usize & MASK].with(|p| unsafe { (*p).assume_init_read() })
     }
 
@@ -110,7 +111,8 @@ impl Inner {
     ///
     /// Position `pos` is free and only the caller may write it.
     unsafe fn put(&self, pos: u32, task: Task) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller owns the free position `pos`: no one reads the slot until the
+        // tail that publishes it is stored, so this write cannot race.
         self.buffer[pos as usize & MASK].with_mut(|p| unsafe { (*p).write(task) });
     }
 

@@ -9,6 +9,8 @@
 //! 3. if that deadline has come, fire the timers that are due, which wakes the tasks
 //!    whose deadlines came (a wake for I/O alone does not touch the timer).
 //!
+//! Steps 1 and 3 are [`Timer::turn`]; this driver only supplies step 2.
+//!
 //! Both runtimes use the same [`Driver`], and ply-net holds no atomic protocol of its own:
 //! the current-thread runtime parks its `LocalExecutor` in it, and the multi-threaded
 //! runtime hands it to [`ply_executor::Builder::build_with_driver`], whose parking
@@ -23,7 +25,7 @@ use ply_reactor::Reactor;
 use ply_timer::Timer;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The reactor and the timer one runtime drives.
 pub(crate) struct Core {
@@ -32,39 +34,19 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    /// The timer's next deadline, and the wait allowed by it and the caller's `timeout`.
-    fn plan(&self, timeout: Option<Duration>) -> (Option<Instant>, Option<Duration>) {
-        let deadline = self.timer.next_deadline();
-        let until_timer = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let wait = match (timeout, until_timer) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        (deadline, wait)
-    }
-
-    /// After a wait: fires the timers that are due, if the deadline planned before the
-    /// wait has come. Most wakes are for I/O with no timer due, and skip the timer's lock.
-    /// A deadline registered during the wait, earlier than the planned one, woke the
-    /// reactor (the timer's unpark callback); the next park plans with it.
-    fn fire_if_due(&self, deadline: Option<Instant>) {
-        if let Some(deadline) = deadline {
-            let now = Instant::now();
-            if now >= deadline {
-                self.timer.fire_due(now);
-            }
-        }
-    }
-
-    /// One event-loop step: wait in the reactor, then fire due timers.
+    /// One event-loop step: wait in the reactor with the next deadline as the timeout,
+    /// then fire the timers that are due ([`Timer::turn`]; a wake for I/O alone does not
+    /// take the timer's lock).
     fn turn(&self, timeout: Option<Duration>) {
-        let (deadline, wait) = self.plan(timeout);
-        if let Err(e) = self.reactor.poll(wait) {
-            // ENOMEM from epoll_wait: do not spin; the next park tries again.
-            eprintln!("ply-net: reactor wait failed: {e}");
+        let (waited, _fired) = self
+            .timer
+            .turn(timeout, |timeout| self.reactor.poll(timeout));
+        if waited.is_err() {
+            // ENOMEM from epoll_wait: do not spin; the next park tries again. The failure
+            // is counted in the reactor's stats (`wait_errors`), the one place a parker
+            // that returns nothing can report it.
             std::thread::sleep(Duration::from_millis(1));
         }
-        self.fire_if_due(deadline);
     }
 }
 

@@ -4,8 +4,8 @@ pub(crate) mod driver;
 
 use driver::{Core, Driver};
 use ply_executor::{Executor, JoinHandle, LocalExecutor};
+use ply_reactor::Backend;
 use ply_reactor::{Reactor, ReactorStats};
-use ply_sys::Backend;
 use ply_timer::{Timer, TimerHandle};
 use std::fmt;
 use std::future::Future;
@@ -28,7 +28,7 @@ enum Flavor {
 /// let rt = ply_net::Runtime::builder()
 ///     .multi_thread()
 ///     .worker_threads(2)
-///     .selector(ply_sys::Backend::Poll)
+///     .selector(ply_net::Backend::Poll)
 ///     .build()?;
 /// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
 /// # Ok(())
@@ -45,6 +45,7 @@ pub struct Builder {
     keep_alive: Option<std::time::Duration>,
     on_start: Option<ThreadHook>,
     on_stop: Option<ThreadHook>,
+    on_waker_panic: Option<ply_reactor::WakerPanicHook>,
 }
 
 /// A callback run on each worker thread as it starts or stops.
@@ -77,6 +78,7 @@ impl Builder {
             keep_alive: None,
             on_start: None,
             on_stop: None,
+            on_waker_panic: None,
         }
     }
 
@@ -103,6 +105,29 @@ impl Builder {
     /// The selector backend of the runtime's reactor.
     pub fn selector(mut self, backend: Backend) -> Builder {
         self.backend = Some(backend);
+        self
+    }
+
+    /// Calls `hook` with the payload of every waker panic that the runtime's reactor or
+    /// timer catches (after counting it in `RuntimeStats`); see
+    /// [`ply_reactor::Builder::on_waker_panic`]. The runtime never prints; without a hook
+    /// such panics are only counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// fn log(payload: &(dyn std::any::Any + Send)) {
+    ///     let msg = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+    ///     eprintln!("a waker panicked: {msg}");
+    /// }
+    /// let rt = ply_net::Builder::new().current_thread().on_waker_panic(log).build()?;
+    /// # drop(rt);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_waker_panic(mut self, hook: fn(&(dyn std::any::Any + Send))) -> Builder {
+        self.on_waker_panic = Some(hook);
         self
     }
 
@@ -172,22 +197,30 @@ impl Builder {
     }
 
     /// Builds the runtime: a reactor, a timer whose "earlier deadline" callback wakes the
-    /// reactor, and the executor with ply-net's parkers; installs the executor's
-    /// cooperative budget as the reactor's and the timer's hook.
+    /// reactor, and the executor with ply-net's parkers. The reactor and the timer are
+    /// each given the executor's cooperative budget (`ply_executor::coop::poll_proceed`),
+    /// so an always-ready socket or timer makes its task yield.
     ///
     /// # Errors
     ///
     /// Out of fds or threads; an unknown `PLY_SELECTOR`.
     pub fn build(self) -> io::Result<Runtime> {
-        let reactor = match self.backend {
-            Some(b) => Reactor::with_backend(b)?,
-            None => Reactor::new()?,
-        };
+        let mut reactor = Reactor::builder().budget(ply_executor::coop::poll_proceed);
+        if let Some(b) = self.backend {
+            reactor = reactor.backend(b);
+        }
+        if let Some(hook) = self.on_waker_panic {
+            reactor = reactor.on_waker_panic(hook);
+        }
+        let reactor = reactor.build()?;
         let waker = reactor.clone();
-        let timer = Timer::builder()
+        let mut timer = Timer::builder()
             .unpark(std::sync::Arc::new(move || waker.wake()))
-            .build();
-        install_coop_hooks();
+            .budget(ply_executor::coop::poll_proceed);
+        if let Some(hook) = self.on_waker_panic {
+            timer = timer.on_waker_panic(hook);
+        }
+        let timer = timer.build();
         let core = Arc::new(Core { reactor, timer });
         let handle_parts = (core.reactor.clone(), core.timer.handle());
 
@@ -242,14 +275,6 @@ impl Builder {
             handle,
         })
     }
-}
-
-/// Hands the executor's budget to the layers that cannot depend on it.
-fn install_coop_hooks() {
-    // Err means another hook is installed already (a program composing its own runtime);
-    // that one stays.
-    let _ = ply_reactor::coop::set_hook(ply_executor::coop::poll_proceed);
-    ply_timer::coop::set_hook(ply_executor::coop::poll_proceed);
 }
 
 enum ExecutorKind {
@@ -465,7 +490,7 @@ pub struct RuntimeStats {
     /// The reactor: polls, events, wakes, registrations.
     pub reactor: ReactorStats,
     /// The selector: kernel waits and events.
-    pub selector: ply_sys::SelectorStats,
+    pub selector: ply_reactor::SelectorStats,
     /// The timer: inserted, fired, cancelled, reset, pending.
     pub timer: ply_timer::Metrics,
     /// The executor: tasks spawned, polled, completed, stolen; parks.

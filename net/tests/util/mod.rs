@@ -1,8 +1,8 @@
 //! Helpers shared by ply-net's behaviour tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use ply_net::Backend;
 use ply_net::{Runtime, TcpListener, TcpStream};
-use ply_sys::Backend;
 use std::future::Future;
 use std::io;
 use std::sync::mpsc;

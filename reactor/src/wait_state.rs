@@ -1,5 +1,5 @@
-//! The unpark path: waking a thread blocked in the selector, without a syscall when no
-//! thread is blocked.
+//! The driver's wait state: one word saying whether a thread is blocked in the selector,
+//! so that waking it costs a syscall only when one is.
 //!
 //! A thread that drives the reactor (ply-net's parker, or the fallback driver thread) may
 //! sleep in `epoll_wait` for a long time. Another thread that has new work for it calls
@@ -13,12 +13,12 @@
 //! | [`POLLING`] | a thread is in the selector wait, or about to be |
 //! | [`NOTIFIED`] | a wake arrived that no wait has consumed yet |
 //!
-//! Transitions: the driver swaps in `POLLING` before it waits ([`ParkState::begin`]); if
+//! Transitions: the driver swaps in `POLLING` before it waits ([`WaitState::begin`]); if
 //! it swapped out `NOTIFIED`, a wake came first and it waits with a zero timeout. After
-//! the wait it swaps in `IDLE` ([`ParkState::end`]). A waker swaps in `NOTIFIED`
-//! ([`ParkState::unpark`]) and writes the eventfd only if it swapped out `POLLING`. Every
+//! the wait it swaps in `IDLE` ([`WaitState::end`]). A waker swaps in `NOTIFIED`
+//! ([`WaitState::unpark`]) and writes the eventfd only if it swapped out `POLLING`. Every
 //! wake is therefore seen: by a wait that has not started (it finds `NOTIFIED`) or by one
-//! in progress (the eventfd ends it). The loom model `loom_unpark` checks it.
+//! in progress (the eventfd ends it). The loom model `loom_unpark_vs_park` (`loom_wait_state.rs`) checks it.
 
 use crate::loom::sync::atomic::{AtomicU8, Ordering};
 
@@ -29,7 +29,7 @@ pub(crate) const POLLING: u8 = 1;
 /// A wake is pending.
 pub(crate) const NOTIFIED: u8 = 2;
 
-/// What the driver should do with its timeout, from [`ParkState::begin`].
+/// What the driver should do with its timeout, from [`WaitState::begin`].
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Begin {
@@ -39,7 +39,7 @@ pub(crate) enum Begin {
     DontBlock,
 }
 
-/// What [`ParkState::unpark`] found.
+/// What [`WaitState::unpark`] found.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Unpark {
@@ -50,11 +50,11 @@ pub(crate) enum Unpark {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct ParkState(AtomicU8);
+pub(crate) struct WaitState(AtomicU8);
 
-impl ParkState {
-    pub(crate) fn new() -> ParkState {
-        ParkState(AtomicU8::new(IDLE))
+impl WaitState {
+    pub(crate) fn new() -> WaitState {
+        WaitState(AtomicU8::new(IDLE))
     }
 
     /// Driver, before the selector wait.

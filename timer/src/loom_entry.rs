@@ -1,5 +1,5 @@
-//! loom models of the timer's atomic protocols: every interleaving (up to
-//! `LOOM_MAX_PREEMPTIONS`) of an owner and a driver touching one entry.
+//! loom models of a timer entry's state machine (`state.rs`, `entry.rs`): every
+//! interleaving (up to `LOOM_MAX_PREEMPTIONS`) of an owner and a driver touching one entry.
 //!
 //! Run with:
 //!

@@ -46,6 +46,8 @@ pub struct Builder {
     on_start: Option<ThreadHook>,
     on_stop: Option<ThreadHook>,
     on_waker_panic: Option<ply_reactor::WakerPanicHook>,
+    /// Signals blocked on the building thread and on every worker (see `block_signals`).
+    blocked: Vec<crate::signal::SignalKind>,
 }
 
 /// A callback run on each worker thread as it starts or stops.
@@ -79,7 +81,33 @@ impl Builder {
             on_start: None,
             on_stop: None,
             on_waker_panic: None,
+            blocked: Vec::new(),
         }
+    }
+
+    /// Blocks `signals` on the thread that builds the runtime and on every worker thread
+    /// (and so on the blocking threads they start), so that a [`signal`](crate::signal)
+    /// listener receives them through its signalfd instead of the signal's default action
+    /// hitting a runtime thread. Call it from `main` before other threads are started:
+    /// the mask is per thread, and threads started earlier keep theirs (a listener then
+    /// refuses with an error naming such a thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ply_net::signal::SignalKind;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rt = ply_net::Runtime::builder()
+    ///     .worker_threads(2)
+    ///     .block_signals(&[SignalKind::user_defined1()])
+    ///     .build()?;
+    /// rt.block_on(async {});
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn block_signals(mut self, signals: &[crate::signal::SignalKind]) -> Builder {
+        self.blocked.extend_from_slice(signals);
+        self
     }
 
     /// Runs everything on the thread that calls [`Runtime::block_on`]: tasks, the reactor
@@ -205,6 +233,15 @@ impl Builder {
     ///
     /// Out of fds or threads; an unknown `PLY_SELECTOR`.
     pub fn build(self) -> io::Result<Runtime> {
+        let blocked = if self.blocked.is_empty() {
+            None
+        } else {
+            let raw: Vec<i32> = self.blocked.iter().map(|k| k.as_raw()).collect();
+            let set = ply_sys::SignalSet::of(&raw)?;
+            // This thread first: the workers inherit its mask when they are spawned.
+            ply_sys::block_signals(&set)?;
+            Some(std::sync::Arc::new(set))
+        };
         let mut reactor = Reactor::builder().budget(ply_executor::coop::poll_proceed);
         if let Some(b) = self.backend {
             reactor = reactor.backend(b);
@@ -246,6 +283,11 @@ impl Builder {
                 let (on_start, on_stop) = (self.on_start.clone(), self.on_stop.clone());
                 let ex = b
                     .around_worker(move |run: &mut dyn FnMut()| {
+                        if let Some(set) = &blocked {
+                            // Inherited already; set again in case the executor's threads
+                            // were started from elsewhere. Cannot fail for a valid set.
+                            let _ = ply_sys::block_signals(set);
+                        }
                         let _reactor = reactor.enter();
                         let _timer = timer.enter();
                         if let Some(f) = &on_start {

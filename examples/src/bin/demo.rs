@@ -97,6 +97,11 @@ fn main() {
     let selector: Option<Backend> = args.opt("--selector");
     args.finish();
 
+    // Ctrl-C ends the demo early but cleanly, with the layer table: block SIGINT before
+    // any other thread exists (the workers inherit the mask) and listen for it below.
+    let sigint = ply_sys::SignalSet::of(&[libc::SIGINT]).expect("SIGINT is a signal");
+    ply_sys::block_signals(&sigint).expect("block SIGINT");
+
     let rt = match ply_examples::build_runtime(threads, selector) {
         Ok(rt) => rt,
         Err(e) => {
@@ -105,7 +110,19 @@ fn main() {
         }
     };
     let shape = ply_examples::describe_runtime(threads, rt.handle().reactor().backend());
-    match rt.block_on(run(&rt, plan, &shape)) {
+    let outcome = rt.block_on(async {
+        let interrupted = Box::pin(ply_net::signal::ctrl_c());
+        match futures::future::select(interrupted, Box::pin(run(&rt, plan, &shape))).await {
+            futures::future::Either::Left((signal, _)) => {
+                signal?;
+                println!("\ndemo: Ctrl-C, stopping early");
+                println!("What each layer did:\n{}", layer_table(&rt.stats(), None));
+                Ok(true)
+            }
+            futures::future::Either::Right((done, _)) => done,
+        }
+    });
+    match outcome {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(e) => {

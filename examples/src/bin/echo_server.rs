@@ -5,7 +5,7 @@
 //! `--threads` (0 = current-thread: tasks, reactor and timers all on the main thread; N =
 //! N workers with work stealing) and the kernel mechanism with `--selector`. With
 //! `--seconds N` it stops by itself after N seconds and prints what each layer did;
-//! without, it serves until killed. It listens on loopback only.
+//! without, it serves until Ctrl-C, which stops it just as cleanly. It listens on loopback only.
 //!
 //! Run it with:
 //!
@@ -36,7 +36,7 @@ usage: echo_server [--addr IP:PORT] [--threads N] [--selector epoll|poll|select]
   --threads N       0 = current-thread runtime, N = N worker threads (default: cores)
   --selector NAME   epoll, poll or select (default: PLY_SELECTOR, else epoll)
   --seconds N       stop after N seconds and print what each layer did (default: run
-                    until killed)";
+                    until Ctrl-C)";
 
 /// What the connections did, shared by their tasks.
 #[derive(Default)]
@@ -52,6 +52,12 @@ fn main() {
     let selector: Option<Backend> = args.opt("--selector");
     let seconds = ply_examples::seconds(&mut args, "--seconds", None);
     args.finish();
+
+    // Block SIGINT before any other thread exists: the runtime's workers inherit the mask,
+    // so Ctrl-C reaches `ply_net::signal::ctrl_c()` instead of killing the process, and
+    // the server stops cleanly and prints its layer table.
+    let sigint = ply_sys::SignalSet::of(&[libc::SIGINT]).expect("SIGINT is a signal");
+    ply_sys::block_signals(&sigint).expect("block SIGINT");
 
     let rt = match ply_examples::build_runtime(threads, selector) {
         Ok(rt) => rt,
@@ -93,14 +99,23 @@ async fn serve(
         listener.local_addr()?,
         ply_examples::describe_runtime(threads, backend)
     );
-    match seconds {
-        Some(limit) => {
-            println!("echo_server: stopping after {} s", limit.as_secs());
-            // The timeout ends the accept loop; the connection tasks are dropped with the
-            // runtime.
-            let _ = ply_net::timeout(limit, accept_loop(&listener, &counts)).await;
+    let interrupted = Box::pin(ply_net::signal::ctrl_c());
+    let serving = Box::pin(async {
+        match seconds {
+            Some(limit) => {
+                println!("echo_server: stopping after {} s", limit.as_secs());
+                // The timeout ends the accept loop; the connection tasks are dropped with
+                // the runtime.
+                let _ = ply_net::timeout(limit, accept_loop(&listener, &counts)).await;
+            }
+            None => accept_loop(&listener, &counts).await,
         }
-        None => accept_loop(&listener, &counts).await,
+    });
+    if let futures::future::Either::Left((signal, _)) =
+        futures::future::select(interrupted, serving).await
+    {
+        signal?;
+        println!("\necho_server: Ctrl-C, stopping");
     }
     Ok(())
 }

@@ -328,7 +328,18 @@ fn a_registered_fd_closed_without_deregistering_is_reported_once() {
     let _w = watchdog("closed_registered", Duration::from_secs(30));
     for backend in backends() {
         let sel = Selector::with_backend(backend).unwrap();
-        let (r, _w) = ply_sys::pipe().unwrap();
+        let (low, _w) = ply_sys::pipe().unwrap();
+        // Move the read end to a high fd number: the kernel hands out the lowest free
+        // number, so once closed, a low one would at once be reused by another test
+        // thread's pipe or socket (and then be reported as that fd's readiness). Below
+        // FD_SETSIZE, for the select backend.
+        // SAFETY: dup2 on a valid fd; the new fd is owned by `r` from this line on.
+        let r = unsafe {
+            let hi = libc::dup2(low.as_raw_fd(), 900);
+            assert_eq!(hi, 900, "dup2: {}", std::io::Error::last_os_error());
+            <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(hi)
+        };
+        drop(low);
         let fd = r.as_raw_fd();
         sel.register(fd, Token(8), Interest::READABLE).unwrap();
         drop(r); // closed while registered: a caller's bug, which must not spin or fail

@@ -53,9 +53,10 @@ fn call(f: impl FnOnce(), report: Report<'_>) {
             .panics
             .fetch_add(1, crate::loom::sync::atomic::Ordering::Relaxed);
         if let Some(hook) = report.hook {
-            // The hook is the user's code: a panic in it is forgotten like the payload's.
+            // The hook is the user's code: a panic in it is caught, and its payload dropped
+            // like the waker's (below).
             if let Err(again) = catch_unwind(AssertUnwindSafe(|| hook(&*payload))) {
-                std::mem::forget(again);
+                drop_payload(again);
             }
         }
         // The payload is foreign too: its drop may panic once more. That one is dropped
@@ -72,4 +73,15 @@ fn call(f: impl FnOnce(), report: Report<'_>) {
 fn call(f: impl FnOnce(), report: Report<'_>) {
     let _ = (report.panics, report.hook);
     f();
+}
+
+/// Drops a caught panic's payload. The payload is foreign too, so its destructor may panic
+/// once more: that second payload alone is forgotten (a leak of one box, only for a
+/// payload whose drop panics), so that nothing unwinds out of ply's threads.
+#[cfg(not(loom))]
+fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || std::mem::drop(payload))) {
+        std::mem::forget(again);
+    }
 }

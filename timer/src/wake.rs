@@ -36,10 +36,10 @@ pub(crate) fn wake(waker: Waker, counters: &Counters, hook: Option<WakerPanicHoo
         if let Err(payload) = catch_unwind(AssertUnwindSafe(move || waker.wake())) {
             counters.add_waker_panic();
             if let Some(hook) = hook {
-                // The hook is the user's code: a panic in it is forgotten like the
-                // payload's.
+                // The hook is the user's code: a panic in it is caught, and its payload
+                // dropped like the waker's (below).
                 if let Err(again) = catch_unwind(AssertUnwindSafe(|| hook(&*payload))) {
-                    std::mem::forget(again);
+                    drop_payload(again);
                 }
             }
             // The payload is foreign too: should its drop panic again, that second
@@ -55,5 +55,16 @@ pub(crate) fn wake(waker: Waker, counters: &Counters, hook: Option<WakerPanicHoo
     {
         let _ = (counters, hook);
         waker.wake();
+    }
+}
+
+/// Drops a caught panic's payload. The payload is foreign too, so its destructor may panic
+/// once more: that second payload alone is forgotten (a leak of one box, only for a
+/// payload whose drop panics), so that nothing unwinds out of ply's threads.
+#[cfg(not(loom))]
+fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
     }
 }

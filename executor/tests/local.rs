@@ -32,7 +32,12 @@ fn not_send_future_woken_from_another_thread() {
     sender.join().unwrap();
     assert_eq!(out, 42);
     assert_eq!(state.get(), 41);
-    assert!(ex.metrics().parks >= 1);
+    // It had nothing to do for 20 ms, so it parked. Under valgrind (one thread at a time,
+    // much slower) the 20 ms can pass before the executor first runs out of work, and
+    // then the wake-up is already there: no park is needed, and none is asserted.
+    if std::env::var_os("PLY_UNDER_VALGRIND").is_none() {
+        assert!(ex.metrics().parks >= 1);
+    }
 }
 
 #[test]

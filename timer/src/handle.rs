@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::clock::NotPaused;
 use crate::interval::Interval;
 use crate::metrics::Metrics;
 use crate::shared::Inner;
@@ -145,7 +146,8 @@ impl TimerHandle {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// The timer's current time: `Instant::now()`, or the paused clock's time.
+    /// The timer's current time: `Instant::now()` for a clock that was never paused, the
+    /// frozen instant while it is paused (see [`pause`](Self::pause)).
     ///
     /// # Examples
     ///
@@ -179,6 +181,128 @@ impl TimerHandle {
     /// ```
     pub fn is_shutdown(&self) -> bool {
         self.inner.is_shutdown()
+    }
+
+    /// Whether the timer's clock is paused now ([`pause`](Self::pause),
+    /// [`Builder::paused`](crate::Builder::paused)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// assert!(ply_timer::Timer::paused().handle().is_paused());
+    /// assert!(!ply_timer::Timer::new().handle().is_paused());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_paused(&self) -> bool {
+        self.inner.clock.is_paused()
+    }
+
+    /// Freezes the timer's clock at its current time: from now on [`now`](Self::now)
+    /// returns that instant, and sleeps complete only when the clock is moved with
+    /// [`advance`](Self::advance) (or, on a ply-net runtime, when it auto-advances).
+    /// Returns `false`, changing nothing, if the clock was paused already (tokio panics
+    /// there instead).
+    ///
+    /// Pausing and resuming cost the clock's readers nothing: [`now`](Self::now) is one
+    /// relaxed load whichever state the clock is in, plus `Instant::now()` while it runs.
+    /// A `now` that races with `pause` on another thread may read an instant a few
+    /// nanoseconds after the frozen one (it read the running clock just before the
+    /// pause took effect); every `now` after `pause` returns reads the frozen instant.
+    ///
+    /// This pauses every user of the timer: pausing the [standalone](Self::standalone)
+    /// timer pauses the process's standalone sleeps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::new();
+    /// let handle = timer.handle();
+    /// assert!(handle.pause());
+    /// assert!(!handle.pause(), "already paused");
+    /// let frozen = handle.now();
+    /// std::thread::sleep(Duration::from_millis(2));
+    /// assert_eq!(handle.now(), frozen);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pause(&self) -> bool {
+        let changed = self.inner.clock.pause();
+        if changed {
+            // The driver planned its wait on the running clock: let it plan again.
+            self.inner.unpark_driver();
+        }
+        changed
+    }
+
+    /// Lets a paused clock run again, from the instant it stands at: time stays
+    /// monotonic, so the time spent paused is not made up (the clock keeps running that
+    /// far behind the real clock, or ahead of it after an [`advance`](Self::advance) by
+    /// more than the pause lasted). Returns `false`, changing nothing, if the clock was
+    /// running (tokio panics there instead).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::paused();
+    /// let handle = timer.handle();
+    /// handle.advance(Duration::from_secs(60))?;
+    /// let frozen = handle.now();
+    /// assert!(handle.resume());
+    /// assert!(handle.now() >= frozen, "continues from the frozen instant");
+    /// assert!(handle.now() < frozen + Duration::from_secs(60));
+    /// assert!(!handle.resume(), "already running");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resume(&self) -> bool {
+        let changed = self.inner.clock.resume();
+        if changed {
+            self.inner.unpark_driver();
+        }
+        changed
+    }
+
+    /// Moves a paused clock forward by `by`, then fires every timer due by the new time
+    /// (their wakers run on this thread). Returns how many fired. The clock saturates
+    /// about 146 years after the timer was built.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the clock is running: real time cannot be moved; call
+    /// [`pause`](Self::pause) first. (tokio panics there; [`Timer::advance`] does too.)
+    ///
+    /// [`Timer::advance`]: crate::Timer::advance
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::new();
+    /// let handle = timer.handle();
+    /// assert!(handle.advance(Duration::from_secs(1)).is_err(), "not paused");
+    /// handle.pause();
+    /// let before = handle.now();
+    /// assert_eq!(handle.advance(Duration::from_secs(1))?, 0);
+    /// assert_eq!(handle.now() - before, Duration::from_secs(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn advance(&self, by: Duration) -> std::io::Result<usize> {
+        match self.inner.clock.advance(by) {
+            Ok(now) => Ok(self.inner.fire_due(now)),
+            Err(NotPaused) => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "ply_timer: advance needs a paused clock (call pause first): the real \
+                 clock cannot be moved",
+            )),
+        }
     }
 
     /// A future that completes `duration` from now on this timer. See [`Sleep`].

@@ -163,7 +163,7 @@ impl Inner {
         }
     }
 
-    fn unpark_driver(&self) {
+    pub(crate) fn unpark_driver(&self) {
         if let Some(unpark) = &self.unpark {
             unpark();
         }

@@ -198,7 +198,9 @@ impl Builder {
         self
     }
 
-    /// Uses a paused test clock: time stands still until [`Timer::advance`].
+    /// Starts the clock paused: time stands still until [`Timer::advance`]. The clock of
+    /// any timer can also be paused and resumed later ([`TimerHandle::pause`],
+    /// [`TimerHandle::resume`]); this only chooses its state at start.
     ///
     /// # Examples
     ///
@@ -455,8 +457,9 @@ impl Timer {
     ///
     /// # Panics
     ///
-    /// If the timer was not built paused ([`Timer::paused`], [`Builder::paused`]): the
-    /// real clock cannot be moved.
+    /// If the clock is running (the timer was not built paused, [`Timer::paused`],
+    /// [`Builder::paused`], nor paused since with [`Timer::pause`]): the real clock cannot
+    /// be moved. [`TimerHandle::advance`] returns an error instead.
     ///
     /// # Examples
     ///
@@ -471,13 +474,40 @@ impl Timer {
     /// # }
     /// ```
     pub fn advance(&self, by: Duration) -> usize {
-        let inner = self.handle.inner();
-        assert!(
-            inner.clock.is_paused(),
-            "Timer::advance needs a paused timer (Timer::paused)"
-        );
-        inner.clock.advance(by);
-        inner.fire_due(inner.clock.now())
+        match self.handle.advance(by) {
+            Ok(fired) => fired,
+            Err(_) => panic!(
+                "Timer::advance needs a paused clock (Timer::paused, or pause() first); \
+                 TimerHandle::advance returns this as an error instead"
+            ),
+        }
+    }
+
+    /// Freezes the clock at its current time; see [`TimerHandle::pause`]. Returns `false`
+    /// if it was paused already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let timer = ply_timer::Timer::new();
+    /// assert!(timer.pause());
+    /// let frozen = timer.handle().now();
+    /// timer.advance(Duration::from_secs(1));
+    /// assert_eq!(timer.handle().now() - frozen, Duration::from_secs(1));
+    /// assert!(timer.resume());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pause(&self) -> bool {
+        self.handle.pause()
+    }
+
+    /// Lets a paused clock run again from where it stands; see [`TimerHandle::resume`].
+    /// Returns `false` if it was running.
+    pub fn resume(&self) -> bool {
+        self.handle.resume()
     }
 
     /// The timer's counters.

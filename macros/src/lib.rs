@@ -16,7 +16,9 @@
 //! - `flavor = "multi_thread"` (the default for `main`) or `"current_thread"` (the default
 //!   for `test`, as in tokio: a test is one task's worth of work, and a current-thread
 //!   runtime is deterministic);
-//! - `worker_threads = N` (multi-threaded only).
+//! - `worker_threads = N` (multi-threaded only);
+//! - `start_paused = true` (`test` only, current-thread only, as in tokio): the runtime's
+//!   clock starts paused and auto-advances (`ply_net::Builder::start_paused`).
 //!
 //! Anything else is a compile error that names the argument:
 //!
@@ -28,6 +30,21 @@
 //! ```compile_fail
 //! #[ply_net::test(worker_threads = 2)] // workers need flavor = "multi_thread"
 //! async fn t() {}
+//! ```
+//!
+//! ```compile_fail
+//! #[ply_net::test(start_paused = "yes")] // a bool, not a string
+//! async fn t() {}
+//! ```
+//!
+//! ```compile_fail
+//! #[ply_net::test(flavor = "multi_thread", start_paused = true)] // current-thread only
+//! async fn t() {}
+//! ```
+//!
+//! ```compile_fail
+//! #[ply_net::main(start_paused = true)] // a test clock is for tests
+//! async fn main() {}
 //! ```
 //!
 //! # Implementation
@@ -62,6 +79,7 @@ enum Kind {
 struct Config {
     multi: bool,
     workers: Option<u64>,
+    start_paused: bool,
 }
 
 fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenStream {
@@ -96,6 +114,9 @@ fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenStream {
     } else {
         builder.push_str(".current_thread()");
     }
+    if config.start_paused {
+        builder.push_str(".start_paused(true)");
+    }
     // `{ <builder>.build().expect(..).block_on(async move { body }) }`
     let mut future = parse("async move");
     let mut block = Group::new(Delimiter::Brace, body.stream());
@@ -121,11 +142,23 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Config, (Span, String)> {
     let mut config = Config {
         multi: kind == Kind::Main,
         workers: None,
+        start_paused: false,
     };
     let tokens: Vec<TokenTree> = args.into_iter().collect();
     for arg in tokens.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ',')) {
         match arg {
             [] => {}
+            [TokenTree::Ident(key), TokenTree::Punct(eq), TokenTree::Ident(value)]
+                if eq.as_char() == '=' && key.to_string() == "start_paused" =>
+            {
+                match value.to_string().as_str() {
+                    "true" => config.start_paused = true,
+                    "false" => config.start_paused = false,
+                    _ => {
+                        return Err((value.span(), "start_paused must be `true` or `false`".into()))
+                    }
+                }
+            }
             [TokenTree::Ident(key), TokenTree::Punct(eq), TokenTree::Literal(value)]
                 if eq.as_char() == '=' =>
             {
@@ -150,12 +183,15 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Config, (Span, String)> {
                             ))
                         }
                     },
+                    "start_paused" => {
+                        return Err((value.span(), "start_paused must be `true` or `false`".into()))
+                    }
                     other => {
                         return Err((
                             key.span(),
                             format!(
                                 "unknown argument `{other}` (ply's runtime attributes take \
-                                 `flavor` and `worker_threads`)"
+                                 `flavor`, `worker_threads` and, for tests, `start_paused`)"
                             ),
                         ))
                     }
@@ -168,6 +204,20 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Config, (Span, String)> {
                 ))
             }
         }
+    }
+    if config.start_paused && kind == Kind::Main {
+        return Err((
+            Span::call_site(),
+            "start_paused is for #[ply_net::test] (a test clock)".into(),
+        ));
+    }
+    if config.start_paused && config.multi {
+        return Err((
+            Span::call_site(),
+            "start_paused needs the current-thread flavor (as in tokio): a paused clock \
+             auto-advances only when the one thread running tasks is idle"
+                .into(),
+        ));
     }
     if config.workers.is_some() && !config.multi {
         return Err((

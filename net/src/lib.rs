@@ -19,6 +19,9 @@
 //!   runtime flavor from any thread.
 //! - Re-exports of what a program needs day to day: [`spawn`], [`spawn_blocking`],
 //!   [`sleep`], [`timeout`], [`interval`], [`JoinHandle`].
+//! - A test clock: [`Builder::start_paused`], [`Handle::pause`]/[`advance`](Handle::advance)/
+//!   [`resume`](Handle::resume) and the [`time`] module (tokio's `tokio::time` names), with
+//!   auto-advance to the next deadline when every task waits and no I/O is ready.
 //!
 //! # Who should depend on it
 //!
@@ -73,7 +76,7 @@ mod udp;
 pub mod unix;
 
 pub use addr::ToSocketAddrs;
-pub use runtime::{run, Builder, EnterGuard, Handle, Runtime, RuntimeStats};
+pub use runtime::{run, time, Builder, EnterGuard, Handle, Runtime, RuntimeStats};
 pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpListener, TcpSocket,
     TcpStream, WriteHalf,
@@ -97,7 +100,8 @@ pub use ply_executor::{spawn, spawn_blocking, spawn_local, JoinError, JoinHandle
 /// ```
 pub use ply_macros::main;
 /// Runs an `async fn` test on a fresh ply [`Runtime`]: `#[ply_net::test]` (current-thread,
-/// as in tokio), `#[ply_net::test(flavor = "multi_thread", worker_threads = 2)]`.
+/// as in tokio), `#[ply_net::test(flavor = "multi_thread", worker_threads = 2)]`,
+/// `#[ply_net::test(start_paused = true)]` (the test clock: [`Builder::start_paused`]).
 pub use ply_macros::test;
 pub use ply_reactor::{Backend, SelectorStats};
 pub use ply_timer::{interval, sleep, sleep_until, timeout, Elapsed, Interval, Sleep};

@@ -10,7 +10,9 @@
 //!   time) plus `SKEW_ZERO`, so a skew of zero (a clock that was never paused) is the word
 //!   `SKEW_ZERO` and `now` is then `Instant::now()` after one compare.
 //!
-//! Pausing computes the clock's time from the running word and freezes it; advancing adds
+//! Pausing computes the clock's time from the running word and freezes it (rounded up to
+//! the next 1 ms tick boundary, so whole-millisecond sleeps made while paused end exactly
+//! when advanced by their duration); advancing adds
 //! to the frozen time; resuming stores the skew that makes the clock continue from the
 //! frozen time (`frozen - real now`, negative after a long pause, positive after an advance
 //! by more than the pause lasted). So the clock never goes back: it stands still while
@@ -21,8 +23,8 @@
 //! protocol orders.
 //!
 //! One race is left, and documented on `TimerHandle::pause`: a `now` read on another
-//! thread *while* the clock is being paused may return an instant up to that race's length
-//! (nanoseconds) past the frozen one.
+//! thread *while* the clock is being paused may return an instant past the frozen one if
+//! that read was delayed by more than the rounding up to the next tick.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -30,6 +32,8 @@ use std::time::{Duration, Instant};
 
 use crate::slot;
 
+/// The wheel's tick (1 ms), in nanoseconds.
+const TICK_NANOS: u64 = 1_000_000;
 /// Bit 63: the clock is paused.
 const PAUSED: u64 = 1 << 63;
 /// The running word for a skew of zero; skews are stored biased by it.
@@ -132,15 +136,19 @@ impl Clock {
         }
     }
 
-    /// Freezes the clock at its current time. Returns `false` if it was paused already
-    /// (then nothing changes).
+    /// Freezes the clock at its current time rounded up to the next tick (at most 1 ms
+    /// later). Returns `false` if it was paused already (then nothing changes).
     pub(crate) fn pause(&self) -> bool {
         self.update(|word| {
             if word & PAUSED != 0 {
                 return (None, false);
             }
+            // Rounded up to a tick boundary: a sleep of whole milliseconds made while
+            // paused then ends when the clock is advanced by exactly its duration (its
+            // deadline is a tick boundary, not rounded up past it).
             let frozen = self.nanos_since_start(self.now_from(word));
-            (Some(PAUSED | frozen), true)
+            let frozen = frozen.div_ceil(TICK_NANOS).saturating_mul(TICK_NANOS);
+            (Some(PAUSED | frozen.min(MAX_NANOS)), true)
         })
     }
 
@@ -215,7 +223,9 @@ mod tests {
         assert!(clock.pause());
         assert!(!clock.pause(), "pausing twice changes nothing");
         let frozen = clock.now();
-        assert!(frozen >= before);
+        assert!(frozen >= before && frozen <= before + Duration::from_millis(1));
+        let since_start = frozen - clock.start;
+        assert_eq!(since_start.subsec_nanos() % 1_000_000, 0, "a tick boundary");
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(clock.now(), frozen, "a paused clock stands still");
         assert_eq!(

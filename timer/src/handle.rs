@@ -199,17 +199,19 @@ impl TimerHandle {
         self.inner.clock.is_paused()
     }
 
-    /// Freezes the timer's clock at its current time: from now on [`now`](Self::now)
-    /// returns that instant, and sleeps complete only when the clock is moved with
+    /// Freezes the timer's clock at its current time, rounded up to the timer's 1 ms tick
+    /// (so a sleep of whole milliseconds made while paused ends when the clock is advanced
+    /// by exactly its duration): from now on [`now`](Self::now) returns that instant, and sleeps complete only when the clock is moved with
     /// [`advance`](Self::advance) (or, on a ply-net runtime, when it auto-advances).
     /// Returns `false`, changing nothing, if the clock was paused already (tokio panics
     /// there instead).
     ///
     /// Pausing and resuming cost the clock's readers nothing: [`now`](Self::now) is one
     /// relaxed load whichever state the clock is in, plus `Instant::now()` while it runs.
-    /// A `now` that races with `pause` on another thread may read an instant a few
-    /// nanoseconds after the frozen one (it read the running clock just before the
-    /// pause took effect); every `now` after `pause` returns reads the frozen instant.
+    /// A `now` that races with `pause` on another thread reads the running clock or the
+    /// frozen instant; only if that read is delayed past the tick's rounding can it be
+    /// later than the frozen instant. Every `now` after `pause` returns reads the frozen
+    /// instant.
     ///
     /// This pauses every user of the timer: pausing the [standalone](Self::standalone)
     /// timer pauses the process's standalone sleeps.

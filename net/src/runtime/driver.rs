@@ -11,6 +11,26 @@
 //!
 //! Steps 1 and 3 are [`Timer::turn`]; this driver only supplies step 2.
 //!
+//! # Auto-advance (current-thread runtime, paused clock)
+//!
+//! When the clock is paused ([`Builder::start_paused`](crate::Builder::start_paused),
+//! [`Handle::pause`](crate::Handle::pause)) and the executor parks with no timeout (it has
+//! nothing to run: every task is waiting), waiting in the reactor until the next deadline
+//! would wait forever, since the paused clock never reaches it. So the driver instead:
+//!
+//! 1. polls the reactor with a zero timeout: if that woke a task (ready I/O), or an
+//!    unpark came (a wake or a spawn from another thread), it returns and the executor
+//!    runs them, so a paused clock with ready I/O never skips ahead;
+//! 2. otherwise advances the clock to the timer's next deadline and fires what is due
+//!    there (the wheel's next instant may be a cascade point before any deadline: then
+//!    nothing fires and the next park advances again, never past a deadline);
+//! 3. with no deadline at all it waits in the reactor as usual: only I/O or another
+//!    thread can wake anything.
+//!
+//! Only the current-thread runtime auto-advances: there the parking thread is the only
+//! one that runs tasks, so "the executor parks with no timeout" means "every task is
+//! waiting". A multi-threaded runtime refuses to pause (see `Handle::pause`).
+//!
 //! Both runtimes use the same [`Driver`], and ply-net holds no atomic protocol of its own:
 //! the current-thread runtime parks its `LocalExecutor` in it, and the multi-threaded
 //! runtime hands it to [`ply_executor::Builder::build_with_driver`], whose parking
@@ -23,7 +43,9 @@
 use ply_executor::park::{Park, Unpark};
 use ply_reactor::Reactor;
 use ply_timer::Timer;
+use ply_timer::TimerHandle;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,9 +53,53 @@ use std::time::Duration;
 pub(crate) struct Core {
     pub(crate) reactor: Reactor,
     pub(crate) timer: Timer,
+    /// `Some` on a current-thread runtime: its driver auto-advances a paused clock.
+    pub(crate) auto: Option<Arc<AutoAdvance>>,
+}
+
+/// What auto-advance shares with the unparkers. Apart from the [`Core`], so that an
+/// unparker kept by a stray waker does not keep the timer from shutting down.
+pub(crate) struct AutoAdvance {
+    /// The runtime's timer (a handle: it does not delay the timer's shutdown).
+    timer: TimerHandle,
+    /// Set by an unpark while the clock is paused: someone outside the driver has made
+    /// work (a cross-thread wake or spawn), so the next park must not skip ahead. Cleared
+    /// by the driver's auto-advance step. A stale `true` costs one extra park.
+    unparked: AtomicBool,
+}
+
+impl AutoAdvance {
+    pub(crate) fn new(timer: TimerHandle) -> Arc<AutoAdvance> {
+        Arc::new(AutoAdvance {
+            timer,
+            unparked: AtomicBool::new(false),
+        })
+    }
 }
 
 impl Core {
+    /// The auto-advance step (see the module's docs). Returns `false` if the caller
+    /// should take an ordinary turn instead (no deadline, the clock was resumed meanwhile,
+    /// or the reactor failed).
+    fn auto_advance(&self, auto: &AutoAdvance) -> bool {
+        match self.reactor.poll(Some(Duration::ZERO)) {
+            Ok(0) => {}
+            // Ready I/O woke tasks: they run first, and the clock stays.
+            Ok(_) => return true,
+            Err(_) => return false,
+        }
+        // Acquire: pairs with the unparker's Release, so the work it made is visible.
+        if auto.unparked.swap(false, Ordering::Acquire) {
+            return true;
+        }
+        let Some(deadline) = self.timer.next_deadline() else {
+            return false;
+        };
+        let by = deadline.saturating_duration_since(auto.timer.now());
+        // An error: resumed meanwhile, so the ordinary turn waits on the running clock.
+        auto.timer.advance(by).is_ok()
+    }
+
     /// One event-loop step: wait in the reactor with the next deadline as the timeout,
     /// then fire the timers that are due ([`Timer::turn`]; a wake for I/O alone does not
     /// take the timer's lock).
@@ -65,10 +131,17 @@ impl Driver {
 #[derive(Clone)]
 pub(crate) struct DriverUnparker {
     reactor: Reactor,
+    auto: Option<Arc<AutoAdvance>>,
 }
 
 impl Unpark for DriverUnparker {
     fn unpark(&self) {
+        if let Some(auto) = &self.auto {
+            // One relaxed load on the real clock's path; the flag only while paused.
+            if auto.timer.is_paused() {
+                auto.unparked.store(true, Ordering::Release);
+            }
+        }
         self.reactor.wake();
     }
 }
@@ -79,10 +152,16 @@ impl Park for Driver {
     fn unparker(&self) -> DriverUnparker {
         DriverUnparker {
             reactor: self.core.reactor.clone(),
+            auto: self.core.auto.clone(),
         }
     }
 
     fn park(&mut self) {
+        if let Some(auto) = &self.core.auto {
+            if auto.timer.is_paused() && self.core.auto_advance(auto) {
+                return;
+            }
+        }
         self.core.turn(None);
     }
 

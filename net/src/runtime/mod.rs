@@ -1,8 +1,9 @@
 //! The [`Runtime`]: ply-executor + ply-timer + ply-reactor, composed.
 
 pub(crate) mod driver;
+pub mod time;
 
-use driver::{Core, Driver};
+use driver::{AutoAdvance, Core, Driver};
 use ply_executor::{Executor, JoinHandle, LocalExecutor};
 use ply_reactor::Backend;
 use ply_reactor::{Reactor, ReactorStats};
@@ -48,6 +49,8 @@ pub struct Builder {
     on_waker_panic: Option<ply_reactor::WakerPanicHook>,
     /// Signals blocked on the building thread and on every worker (see `block_signals`).
     blocked: Vec<crate::signal::SignalKind>,
+    /// Start with the clock paused (current-thread only).
+    start_paused: bool,
 }
 
 /// A callback run on each worker thread as it starts or stops.
@@ -82,7 +85,40 @@ impl Builder {
             on_stop: None,
             on_waker_panic: None,
             blocked: Vec::new(),
+            start_paused: false,
         }
+    }
+
+    /// Starts the runtime with its clock paused, for tests: time stands still, and when
+    /// every task is waiting and no I/O is ready, the clock jumps to the next timer's
+    /// deadline (*auto-advance*), so a test that sleeps an hour finishes at once and sees
+    /// an hour pass. I/O that is ready always runs before the clock moves. See
+    /// [`Handle::pause`] for pausing later, and [`time`](crate::time) for the functions.
+    ///
+    /// As in tokio, only for a current-thread runtime: [`build`](Self::build) of a
+    /// multi-threaded one with `start_paused(true)` returns an `InvalidInput` error (tokio
+    /// panics). Auto-advance does not wait for [`spawn_blocking`](crate::spawn_blocking)
+    /// work that is running (tokio does): a task awaiting a blocking job counts as waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rt = ply_net::Runtime::builder().current_thread().start_paused(true).build()?;
+    /// let wall = std::time::Instant::now();
+    /// rt.block_on(async {
+    ///     let start = ply_net::time::now();
+    ///     ply_net::sleep(Duration::from_secs(3600)).await;
+    ///     assert!(ply_net::time::now() - start >= Duration::from_secs(3600));
+    /// });
+    /// assert!(wall.elapsed() < Duration::from_secs(10), "an hour, at once");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
     }
 
     /// Blocks `signals` on the thread that builds the runtime and on every worker thread
@@ -231,8 +267,16 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// Out of fds or threads; an unknown `PLY_SELECTOR`.
+    /// Out of fds or threads; an unknown `PLY_SELECTOR`; `InvalidInput` for
+    /// [`start_paused`](Self::start_paused) on a multi-threaded runtime.
     pub fn build(self) -> io::Result<Runtime> {
+        if self.start_paused && self.flavor == Flavor::MultiThread {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_paused needs a current-thread runtime (Builder::current_thread): \
+                 a paused clock auto-advances only when the one thread running tasks is idle",
+            ));
+        }
         let blocked = if self.blocked.is_empty() {
             None
         } else {
@@ -257,8 +301,19 @@ impl Builder {
         if let Some(hook) = self.on_waker_panic {
             timer = timer.on_waker_panic(hook);
         }
+        if self.start_paused {
+            timer = timer.paused();
+        }
         let timer = timer.build();
-        let core = Arc::new(Core { reactor, timer });
+        let auto = match self.flavor {
+            Flavor::CurrentThread => Some(AutoAdvance::new(timer.handle())),
+            Flavor::MultiThread => None,
+        };
+        let core = Arc::new(Core {
+            reactor,
+            timer,
+            auto,
+        });
         let handle_parts = (core.reactor.clone(), core.timer.handle());
 
         let executor = match self.flavor {
@@ -630,6 +685,75 @@ impl Handle {
         match &self.executor {
             Spawner::Multi(ex) => ex.spawn(future),
             Spawner::Local(local) => local.spawn(future),
+        }
+    }
+
+    /// Pauses the runtime's clock: time stands still from now on, and auto-advances
+    /// when every task is waiting and no I/O is ready (see
+    /// [`Builder::start_paused`]). Pausing a paused clock does nothing (tokio panics).
+    /// Works from any thread.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` on a multi-threaded runtime, as in tokio (which panics): with several
+    /// workers no one thread can tell that every task is waiting. (Its timer can still be
+    /// paused by hand, [`TimerHandle::pause`], then it only moves with `advance`.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn main() -> std::io::Result<()> {
+    /// let rt = ply_net::Runtime::new_current_thread()?;
+    /// rt.handle().pause()?;
+    /// let before = rt.handle().timer().now();
+    /// rt.handle().advance(Duration::from_secs(60))?;
+    /// assert_eq!(rt.handle().timer().now() - before, Duration::from_secs(60));
+    /// rt.handle().resume()?;
+    /// assert!(ply_net::Runtime::new()?.handle().pause().is_err(), "multi-threaded");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pause(&self) -> io::Result<()> {
+        self.current_thread_clock("pause")?.pause();
+        Ok(())
+    }
+
+    /// Lets a paused clock run again from the instant it stands at (time stays monotonic:
+    /// the pause is not made up). Resuming a running clock does nothing (tokio panics).
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` on a multi-threaded runtime (see [`pause`](Self::pause)).
+    pub fn resume(&self) -> io::Result<()> {
+        self.current_thread_clock("resume")?.resume();
+        Ok(())
+    }
+
+    /// Moves the paused clock forward by `by` and fires the timers due by then (their
+    /// tasks run when the runtime next polls; [`time::advance`](crate::time::advance)
+    /// also yields so that they run before it returns).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the clock is running (tokio panics); `Unsupported` on a
+    /// multi-threaded runtime.
+    pub fn advance(&self, by: std::time::Duration) -> io::Result<()> {
+        self.current_thread_clock("advance")?.advance(by)?;
+        Ok(())
+    }
+
+    /// The timer, if this is a current-thread runtime's handle.
+    fn current_thread_clock(&self, what: &str) -> io::Result<&TimerHandle> {
+        match self.executor {
+            Spawner::Local(_) => Ok(&self.timer),
+            Spawner::Multi(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "ply_net: {what} of the clock needs a current-thread runtime (as in \
+                     tokio): a multi-threaded one cannot tell when every task is waiting"
+                ),
+            )),
         }
     }
 

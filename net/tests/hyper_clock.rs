@@ -39,3 +39,31 @@ fn hyper_timer_now_is_the_real_clock_on_a_runtime() {
         });
     }
 }
+
+#[test]
+fn hyper_timer_follows_a_paused_runtime_clock() {
+    let _w = watchdog("hyper clock on a paused runtime", Duration::from_secs(30));
+    let rt = ply_net::Runtime::builder()
+        .current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let wall = Instant::now();
+    rt.block_on(async {
+        let timer = HyperTimer::new();
+        let before = timer.now();
+        assert_eq!(before, ply_net::time::now());
+        // hyper's own sleep, on the paused clock: auto-advance ends it at once.
+        timer.sleep(Duration::from_secs(3600)).await;
+        let elapsed = timer.now() - before;
+        assert!(elapsed >= Duration::from_secs(3600), "{elapsed:?}");
+        ply_net::time::advance(Duration::from_secs(60)).await.unwrap();
+        assert_eq!(timer.now() - before, elapsed + Duration::from_secs(60));
+        // Resumed, hyper's clock runs again from where it stood.
+        ply_net::time::resume().unwrap();
+        let resumed = timer.now();
+        assert!(resumed >= before + elapsed + Duration::from_secs(60));
+        assert!(resumed < before + elapsed + Duration::from_secs(61));
+    });
+    assert!(wall.elapsed() < Duration::from_secs(5));
+}

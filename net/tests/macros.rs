@@ -33,3 +33,29 @@ async fn a_test_may_return_a_result() -> std::io::Result<()> {
     assert_eq!(&buf, b"hi");
     Ok(())
 }
+
+#[ply_net::test(start_paused = true)]
+async fn a_test_can_start_with_the_clock_paused() {
+    let wall = std::time::Instant::now();
+    let start = ply_net::time::now();
+    assert!(ply_net::Handle::current().timer().is_paused());
+    ply_net::sleep(Duration::from_secs(24 * 3600)).await;
+    let elapsed = ply_net::time::now() - start;
+    assert!(elapsed >= Duration::from_secs(24 * 3600), "{elapsed:?}");
+    assert!(wall.elapsed() < Duration::from_secs(5), "a day, at once");
+}
+
+#[ply_net::test(start_paused = false)]
+async fn start_paused_false_is_the_real_clock() {
+    assert!(!ply_net::Handle::current().timer().is_paused());
+    let a = std::time::Instant::now();
+    let now = ply_net::time::now();
+    assert!(a <= now);
+}
+
+#[ply_net::test(flavor = "current_thread", start_paused = true)]
+async fn start_paused_goes_with_the_current_thread_flavor() {
+    let start = ply_net::time::now();
+    ply_net::time::advance(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(ply_net::time::now() - start, Duration::from_secs(5));
+}

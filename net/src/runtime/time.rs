@@ -13,16 +13,18 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! #[ply_net::test(start_paused = true)]
-//! async fn an_hour_at_once() -> std::io::Result<()> {
+//! # fn main() -> std::io::Result<()> {
+//! // `#[ply_net::test(start_paused = true)]` builds this runtime around a test.
+//! let rt = ply_net::Runtime::builder().current_thread().start_paused(true).build()?;
+//! rt.block_on(async {
 //!     let start = ply_net::time::now();
 //!     ply_net::time::sleep(Duration::from_secs(3600)).await;
 //!     assert!(ply_net::time::now() - start >= Duration::from_secs(3600));
 //!     ply_net::time::advance(Duration::from_secs(60)).await?;
 //!     assert!(ply_net::time::now() - start >= Duration::from_secs(3660));
 //!     Ok(())
-//! }
-//! # fn main() { an_hour_at_once() }
+//! })
+//! # }
 //! ```
 
 use crate::Handle;

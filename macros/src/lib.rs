@@ -155,7 +155,10 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Config, (Span, String)> {
                     "true" => config.start_paused = true,
                     "false" => config.start_paused = false,
                     _ => {
-                        return Err((value.span(), "start_paused must be `true` or `false`".into()))
+                        return Err((
+                            value.span(),
+                            "start_paused must be `true` or `false`".into(),
+                        ))
                     }
                 }
             }
@@ -184,7 +187,10 @@ fn parse_args(args: TokenStream, kind: Kind) -> Result<Config, (Span, String)> {
                         }
                     },
                     "start_paused" => {
-                        return Err((value.span(), "start_paused must be `true` or `false`".into()))
+                        return Err((
+                            value.span(),
+                            "start_paused must be `true` or `false`".into(),
+                        ))
                     }
                     other => {
                         return Err((

@@ -36,10 +36,17 @@ fn a_test_sleeping_an_hour_finishes_at_once_and_sees_an_hour_pass() {
         ply_net::sleep(HOUR).await;
         (time::now() - start, handle.timer().now() - timer_start)
     });
-    assert!(wall.elapsed() < Duration::from_secs(1), "{:?}", wall.elapsed());
+    assert!(
+        wall.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        wall.elapsed()
+    );
     assert!(virtual_elapsed >= HOUR, "{virtual_elapsed:?}");
     // Auto-advance jumps to the deadline's tick (1 ms), never far past it.
-    assert!(virtual_elapsed < HOUR + Duration::from_secs(1), "{virtual_elapsed:?}");
+    assert!(
+        virtual_elapsed < HOUR + Duration::from_secs(1),
+        "{virtual_elapsed:?}"
+    );
     assert_eq!(virtual_elapsed, timer_elapsed, "one clock");
 }
 
@@ -69,14 +76,21 @@ fn sleeps_wake_in_deadline_order_under_auto_advance() {
         }
         Arc::try_unwrap(woke).unwrap().into_inner().unwrap()
     });
-    assert!(wall.elapsed() < Duration::from_secs(1), "{:?}", wall.elapsed());
+    assert!(
+        wall.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        wall.elapsed()
+    );
     let mut sorted = minutes.to_vec();
     sorted.sort_unstable();
     let order: Vec<u64> = woke.iter().map(|&(m, _)| m).collect();
     assert_eq!(order, sorted, "woken in deadline order");
     for (m, seen) in woke {
         let due = Duration::from_secs(60 * m);
-        assert!(seen >= due && seen < due + Duration::from_secs(1), "{m} min: {seen:?}");
+        assert!(
+            seen >= due && seen < due + Duration::from_secs(1),
+            "{m} min: {seen:?}"
+        );
     }
 }
 
@@ -91,7 +105,10 @@ fn a_timeout_of_a_never_ready_future_fires_at_once() {
         (res, time::now() - start)
     });
     assert!(res.is_err(), "the timeout fired");
-    assert!(elapsed >= HOUR && elapsed < HOUR + Duration::from_secs(1), "{elapsed:?}");
+    assert!(
+        elapsed >= HOUR && elapsed < HOUR + Duration::from_secs(1),
+        "{elapsed:?}"
+    );
     assert!(wall.elapsed() < Duration::from_secs(1));
 }
 
@@ -128,7 +145,11 @@ fn pause_advance_and_resume_from_a_running_runtime() {
         time::pause().unwrap(); // pausing twice is not an error (tokio panics)
         let frozen = time::now();
         std::thread::sleep(Duration::from_millis(10));
-        assert_eq!(time::now(), frozen, "paused: real time passes, the clock does not");
+        assert_eq!(
+            time::now(),
+            frozen,
+            "paused: real time passes, the clock does not"
+        );
 
         let done = Arc::new(AtomicBool::new(false));
         let sleep = ply_net::sleep(Duration::from_secs(10));
@@ -156,7 +177,10 @@ fn pause_advance_and_resume_from_a_running_runtime() {
         // The clock runs again, at the real clock's rate, from where it stood.
         let wall = Instant::now();
         ply_net::sleep(Duration::from_millis(20)).await;
-        assert!(wall.elapsed() >= Duration::from_millis(19), "a real sleep again");
+        assert!(
+            wall.elapsed() >= Duration::from_millis(19),
+            "a real sleep again"
+        );
         assert!(time::now() - resumed >= Duration::from_millis(20));
         assert!(time::now() < resumed + Duration::from_secs(5));
         let err = time::advance(Duration::from_secs(1)).await.unwrap_err();
@@ -181,7 +205,10 @@ fn a_handle_pauses_and_advances_from_another_thread() {
     let elapsed = rt.block_on(async {
         // Real 1 ms sleeps until the other thread's pause lands.
         while !ply_net::Handle::current().timer().is_paused() {
-            assert!(wall.elapsed() < Duration::from_secs(10), "the pause never landed");
+            assert!(
+                wall.elapsed() < Duration::from_secs(10),
+                "the pause never landed"
+            );
             ply_net::sleep(Duration::from_millis(1)).await;
         }
         let start = time::now();
@@ -189,12 +216,17 @@ fn a_handle_pauses_and_advances_from_another_thread() {
         time::now() - start
     });
     controller.join().unwrap();
-    assert!(elapsed >= HOUR && elapsed < HOUR + Duration::from_secs(1), "{elapsed:?}");
+    assert!(
+        elapsed >= HOUR && elapsed < HOUR + Duration::from_secs(1),
+        "{elapsed:?}"
+    );
     assert!(wall.elapsed() < Duration::from_secs(10));
     // Advancing from outside the runtime's thread moves the same clock.
     let before = rt.handle().timer().now();
     let handle = rt.handle().clone();
-    std::thread::spawn(move || handle.advance(HOUR).unwrap()).join().unwrap();
+    std::thread::spawn(move || handle.advance(HOUR).unwrap())
+        .join()
+        .unwrap();
     assert_eq!(rt.handle().timer().now() - before, HOUR);
 }
 

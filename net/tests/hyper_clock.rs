@@ -57,7 +57,9 @@ fn hyper_timer_follows_a_paused_runtime_clock() {
         timer.sleep(Duration::from_secs(3600)).await;
         let elapsed = timer.now() - before;
         assert!(elapsed >= Duration::from_secs(3600), "{elapsed:?}");
-        ply_net::time::advance(Duration::from_secs(60)).await.unwrap();
+        ply_net::time::advance(Duration::from_secs(60))
+            .await
+            .unwrap();
         assert_eq!(timer.now() - before, elapsed + Duration::from_secs(60));
         // Resumed, hyper's clock runs again from where it stood.
         ply_net::time::resume().unwrap();

@@ -56,6 +56,8 @@ async fn start_paused_false_is_the_real_clock() {
 #[ply_net::test(flavor = "current_thread", start_paused = true)]
 async fn start_paused_goes_with_the_current_thread_flavor() {
     let start = ply_net::time::now();
-    ply_net::time::advance(Duration::from_secs(5)).await.unwrap();
+    ply_net::time::advance(Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(ply_net::time::now() - start, Duration::from_secs(5));
 }

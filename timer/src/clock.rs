@@ -100,7 +100,9 @@ impl Clock {
         } else {
             let behind = Duration::from_nanos(SKEW_ZERO - word);
             // Never before `start`: the clock continued from a frozen time >= start.
-            real.checked_sub(behind).unwrap_or(self.start).max(self.start)
+            real.checked_sub(behind)
+                .unwrap_or(self.start)
+                .max(self.start)
         }
     }
 
@@ -239,7 +241,10 @@ mod tests {
         assert!(after >= frozen + Duration::from_secs(10), "no step back");
         assert!(after < frozen + Duration::from_secs(11), "no jump either");
         std::thread::sleep(Duration::from_millis(5));
-        assert!(clock.now() >= after + Duration::from_millis(5), "it runs again");
+        assert!(
+            clock.now() >= after + Duration::from_millis(5),
+            "it runs again"
+        );
         assert_eq!(clock.advance(Duration::from_secs(1)), Err(NotPaused));
     }
 
@@ -252,7 +257,10 @@ mod tests {
         assert!(clock.resume());
         let now = clock.now();
         assert!(now >= frozen);
-        assert!(now < Instant::now() - Duration::from_millis(15), "the pause is not made up");
+        assert!(
+            now < Instant::now() - Duration::from_millis(15),
+            "the pause is not made up"
+        );
         // Pausing again freezes at the (skewed) time, not the real one.
         assert!(clock.pause());
         let refrozen = clock.now();

@@ -154,9 +154,8 @@ fn run_once(server: &str, connections: usize, secs: u64, warmup: u64) -> io::Res
         let before = cpu_ticks(child.id())?;
         let out = wrk(&url, connections, secs)?;
         let after = cpu_ticks(child.id())?;
-        let report = parse_wrk(&out).map_err(|e| {
-            io::Error::other(format!("{server}: {e}; wrk said:\n{out}"))
-        })?;
+        let report = parse_wrk(&out)
+            .map_err(|e| io::Error::other(format!("{server}: {e}; wrk said:\n{out}")))?;
         let cpu_s = (after - before) as f64 / clock_ticks_per_sec();
         Ok(Run {
             rps: report.rps,
@@ -196,7 +195,11 @@ fn wrk(url: &str, connections: usize, secs: u64) -> io::Result<String> {
         "--latency".to_string(),
         url.to_string(),
     ];
-    let out = match Command::new("taskset").args(["-c", "1", "wrk"]).args(&args).output() {
+    let out = match Command::new("taskset")
+        .args(["-c", "1", "wrk"])
+        .args(&args)
+        .output()
+    {
         Ok(out) => out,
         Err(_) => Command::new("wrk").args(&args).output()?,
     };

@@ -60,10 +60,9 @@ pub fn now() -> Instant {
 /// The current runtime's handle, or an error naming `what` outside one.
 fn current(what: &str) -> io::Result<Handle> {
     Handle::try_current().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::Other,
-            format!("ply_net::time::{what} called outside a ply runtime"),
-        )
+        io::Error::other(format!(
+            "ply_net::time::{what} called outside a ply runtime"
+        ))
     })
 }
 

@@ -603,10 +603,16 @@ impl Ring {
 
     /// Drains the ready CQEs, calling `f` on each in order; returns how many. `f` runs
     /// without the CQ lock held, so it may push, submit, or even reap again.
-    pub fn reap(&self, mut f: impl FnMut(Cqe)) -> usize {
+    pub fn reap(&self, f: impl FnMut(Cqe)) -> usize {
+        self.reap_at_most(usize::MAX, f)
+    }
+
+    /// Like [`reap`](Self::reap), but takes at most `max` CQEs, leaving the rest in the
+    /// ring for a later call.
+    pub fn reap_at_most(&self, max: usize, mut f: impl FnMut(Cqe)) -> usize {
         const BATCH: usize = 32;
         let mut total = 0;
-        loop {
+        while total < max {
             let mut batch = [Cqe {
                 user_data: 0,
                 res: 0,
@@ -621,7 +627,7 @@ impl Ring {
                 // Acquire: pairs with the kernel's release of the tail, so the CQEs up to
                 // it are fully written before we read them below.
                 let t = tail.load(Ordering::Acquire);
-                let n = (t.wrapping_sub(h) as usize).min(BATCH);
+                let n = (t.wrapping_sub(h) as usize).min(BATCH).min(max - total);
                 for (i, out) in batch.iter_mut().enumerate().take(n) {
                     let slot = h.wrapping_add(i as u32) & self.cq.mask;
                     // SAFETY: slot <= mask < cq entries, inside the CQE array; the entry
@@ -637,9 +643,10 @@ impl Ring {
             batch[..n].iter().for_each(|&c| f(c));
             total += n;
             if n < BATCH {
-                return total;
+                break;
             }
         }
+        total
     }
 
     /// One [io_uring_register(2)] call: `opcode` is one of [`register`], `arg` and

@@ -11,7 +11,8 @@
 //! | `via_poll.rs` | [poll(2)] | O(registered fds) | portable POSIX fallback |
 //! | `via_select.rs` | [select(2)] | O(highest fd) | for study; fds < `FD_SETSIZE` only |
 //!
-//! `via_poll.rs` and `via_select.rs` share the bookkeeping in `emulated.rs`, which gives the two
+//! `via_poll.rs` and `via_select.rs` share the bookkeeping and the forwarding methods in
+//! `emulated.rs` (`Emulated<M>`, each file supplying only its wait), which gives the two
 //! level-triggered calls the same edge-triggered contract as epoll. [`Backend`]
 //! (`backend.rs`) is the one place that chooses. The vocabulary every backend speaks has
 //! files of its own: [`Interest`] and [`Token`] in `interest.rs`, [`Event`] and [`Events`]

@@ -426,6 +426,7 @@ fn explain(s: &RuntimeStats, backend: Backend, echoes: u64, secs: f64) {
     let (sel, r, e, t) = (&s.selector, &s.reactor, &s.executor, &s.timer);
     let call = match backend {
         Backend::Epoll => "epoll_wait",
+        Backend::Uring => "io_uring_enter",
         Backend::Poll => "poll",
         Backend::Select => "select",
     };

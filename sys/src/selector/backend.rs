@@ -11,6 +11,13 @@ use std::sync::OnceLock;
 pub enum Backend {
     /// [epoll(7)], edge-triggered: O(ready) per wait. The default.
     Epoll,
+    /// [io_uring(7)] multishot `IORING_OP_POLL_ADD`: O(ready) per wait, and one ring that
+    /// completion I/O can share ([`Selector::uring`](crate::Selector::uring)). Refused in
+    /// many containers (seccomp); as the default (`PLY_SELECTOR=uring`) it then falls
+    /// back to epoll.
+    ///
+    /// [io_uring(7)]: https://man7.org/linux/man-pages/man7/io_uring.7.html
+    Uring,
     /// [poll(2)]: O(registered) per wait; the portable POSIX fallback.
     ///
     /// [poll(2)]: https://man7.org/linux/man-pages/man2/poll.2.html
@@ -21,17 +28,27 @@ pub enum Backend {
     Select,
 }
 
-/// The environment variable that chooses the default backend: `epoll`, `poll` or `select`.
+/// The environment variable that chooses the default backend: `epoll`, `uring`, `poll` or
+/// `select`.
 pub const SELECTOR_ENV: &str = "PLY_SELECTOR";
 
 impl Backend {
     /// Every backend, the default first.
-    pub const ALL: [Backend; 3] = [Backend::Epoll, Backend::Poll, Backend::Select];
+    ///
+    /// Uring is in the list: every test that loops over `ALL` runs on it. Where io_uring
+    /// is refused, `Selector::with_backend(Backend::Uring)` is the clear error.
+    pub const ALL: [Backend; 4] = [
+        Backend::Epoll,
+        Backend::Uring,
+        Backend::Poll,
+        Backend::Select,
+    ];
 
     /// The backend's name as `PLY_SELECTOR` spells it.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Epoll => "epoll",
+            Backend::Uring => "uring",
             Backend::Poll => "poll",
             Backend::Select => "select",
         }
@@ -67,7 +84,7 @@ impl FromStr for Backend {
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("{SELECTOR_ENV}={s:?}: expected one of epoll, poll, select"),
+                    format!("{SELECTOR_ENV}={s:?}: expected one of epoll, uring, poll, select"),
                 )
             })
     }

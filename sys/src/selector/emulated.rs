@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 /// One registered fd as the registry tracks it.
 #[derive(Clone, Copy, Debug)]
@@ -214,6 +215,71 @@ impl Registry {
             events.push(event);
         }
         Ok(())
+    }
+}
+
+/// What differs between the poll and select backends: the kernel call of one wait, and
+/// which fds it can watch. The rest is [`Emulated`], written once.
+pub(crate) trait Mechanism: Sized {
+    /// Sets up the wait for `registry` (the select backend checks its wake fd fits).
+    fn new(registry: &Registry) -> io::Result<Self>;
+
+    /// Refuses an fd this mechanism cannot watch (select: fds >= `FD_SETSIZE`).
+    fn check_fd(_fd: RawFd) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// One wait over `registry`'s armed entries (between `begin_wait` and `finish_wait`).
+    fn select(
+        &self,
+        registry: &Registry,
+        events: &mut Events,
+        timeout: Option<Duration>,
+    ) -> io::Result<()>;
+}
+
+/// An emulated backend: the userspace [`Registry`] plus one [`Mechanism`]'s wait. The
+/// selector methods forward here once for both poll and select.
+#[derive(Debug)]
+pub(crate) struct Emulated<M> {
+    registry: Registry,
+    mechanism: M,
+}
+
+impl<M: Mechanism> Emulated<M> {
+    pub(crate) fn new() -> io::Result<Emulated<M>> {
+        let registry = Registry::new()?;
+        let mechanism = M::new(&registry)?;
+        Ok(Emulated {
+            registry,
+            mechanism,
+        })
+    }
+
+    pub(crate) fn register(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
+        M::check_fd(fd)?;
+        self.registry.register(fd, token, interest)
+    }
+
+    pub(crate) fn reregister(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
+        M::check_fd(fd)?;
+        self.registry.reregister(fd, token, interest)
+    }
+
+    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+        self.registry.deregister(fd)
+    }
+
+    pub(crate) fn rearm(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
+        self.registry.rearm(fd, token, interest)
+    }
+
+    pub(crate) fn wake(&self) -> io::Result<()> {
+        self.registry.wake()
+    }
+
+    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        self.mechanism.select(&self.registry, events, timeout)
     }
 }
 

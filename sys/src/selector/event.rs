@@ -151,6 +151,12 @@ impl Events {
     pub(crate) fn push(&mut self, event: Event) {
         self.list.push(event);
     }
+
+    /// Adds `flags` to the event at `index` (the uring backend merges several CQEs for one
+    /// fd in one wait into one event, as epoll reports it).
+    pub(crate) fn add_flags(&mut self, index: usize, flags: u8) {
+        self.list[index].flags |= flags;
+    }
 }
 
 impl<'a> IntoIterator for &'a Events {

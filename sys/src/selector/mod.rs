@@ -1,32 +1,36 @@
-//! One readiness interface, three kernel mechanisms.
+//! One readiness interface, four kernel mechanisms.
 //!
-//! [`Selector`] is what the reactor above talks to. Behind it sits one of three backends,
+//! [`Selector`] is what the reactor above talks to. Behind it sits one of four backends,
 //! one file each, each exporting the same items (a `Selector` struct with `new`,
 //! `register`, `reregister`, `deregister`, `rearm`, `select` and `wake`):
 //!
 //! | file | mechanism | cost of one wait | notes |
 //! |---|---|---|---|
-//! | `epoll.rs` | [epoll(7)], edge-triggered | O(ready fds) | Linux default |
-//! | `poll.rs` | [poll(2)] | O(registered fds) | portable POSIX fallback |
-//! | `select.rs` | [select(2)] | O(highest fd) | for study; fds < `FD_SETSIZE` only |
+//! | `via_epoll.rs` | [epoll(7)], edge-triggered | O(ready fds) | Linux default |
+//! | `via_uring.rs` | [io_uring(7)], multishot poll | O(ready fds) | Linux 5.13+; falls back to epoll as the default |
+//! | `via_poll.rs` | [poll(2)] | O(registered fds) | portable POSIX fallback |
+//! | `via_select.rs` | [select(2)] | O(highest fd) | for study; fds < `FD_SETSIZE` only |
 //!
-//! `poll.rs` and `select.rs` share the bookkeeping in `emulated.rs`, which gives the two
+//! `via_poll.rs` and `via_select.rs` share the bookkeeping and the forwarding methods in
+//! `emulated.rs` (`Emulated<M>`, each file supplying only its wait), which gives the two
 //! level-triggered calls the same edge-triggered contract as epoll. [`Backend`]
 //! (`backend.rs`) is the one place that chooses. The vocabulary every backend speaks has
 //! files of its own: [`Interest`] and [`Token`] in `interest.rs`, [`Event`] and [`Events`]
 //! in `event.rs`. This file holds only the dispatcher, [`Selector`].
 //!
 //! [epoll(7)]: https://man7.org/linux/man-pages/man7/epoll.7.html
+//! [io_uring(7)]: https://man7.org/linux/man-pages/man7/io_uring.7.html
 //! [poll(2)]: https://man7.org/linux/man-pages/man2/poll.2.html
 //! [select(2)]: https://man7.org/linux/man-pages/man2/select.2.html
 
 mod backend;
 mod emulated;
-mod epoll;
 mod event;
 mod interest;
-mod poll;
-mod select;
+mod via_epoll;
+mod via_poll;
+mod via_select;
+mod via_uring;
 
 pub use backend::{Backend, SELECTOR_ENV};
 pub use event::{Event, Events};
@@ -52,6 +56,10 @@ pub struct SelectorStats {
     pub registrations: u64,
     /// Successful deregistrations.
     pub deregistrations: u64,
+    /// `Some(Backend::Uring)` when `PLY_SELECTOR=uring` asked [`Selector::new`] for the
+    /// uring backend, io_uring was refused here (seccomp, a disabled sysctl, an old
+    /// kernel), and this selector fell back to epoll; `None` otherwise.
+    pub fell_back_from: Option<Backend>,
 }
 
 #[derive(Debug, Default)]
@@ -72,9 +80,10 @@ impl Counters {
 
 #[derive(Debug)]
 enum Inner {
-    Epoll(epoll::Selector),
-    Poll(poll::Selector),
-    Select(select::Selector),
+    Epoll(via_epoll::Selector),
+    Uring(via_uring::Selector),
+    Poll(via_poll::Selector),
+    Select(via_select::Selector),
 }
 
 /// Waits for readiness on many fds at once, with one edge-triggered contract whatever the
@@ -149,18 +158,37 @@ enum Inner {
 pub struct Selector {
     inner: Inner,
     counters: Counters,
+    fell_back_from: Option<Backend>,
 }
 
 impl Selector {
     /// A selector with the default backend ([`Backend::from_env`]: `PLY_SELECTOR`, else
     /// epoll).
     ///
+    /// With `PLY_SELECTOR=uring` where io_uring is refused (`PermissionDenied`: seccomp,
+    /// the `kernel.io_uring_disabled` sysctl; `Unsupported`: an old kernel), it falls back
+    /// to epoll and says so in [`SelectorStats::fell_back_from`].
+    ///
     /// # Errors
     ///
     /// `InvalidInput` if `PLY_SELECTOR` holds an unknown name; `EMFILE`/`ENFILE` when out
     /// of fds.
     pub fn new() -> io::Result<Selector> {
-        Selector::with_backend(Backend::from_env()?)
+        let backend = Backend::from_env()?;
+        match Selector::with_backend(backend) {
+            Err(e)
+                if backend == Backend::Uring
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::PermissionDenied | io::ErrorKind::Unsupported
+                    ) =>
+            {
+                let mut s = Selector::with_backend(Backend::Epoll)?;
+                s.fell_back_from = Some(Backend::Uring);
+                Ok(s)
+            }
+            other => other,
+        }
     }
 
     /// A selector with the given backend, whatever the environment says.
@@ -171,13 +199,15 @@ impl Selector {
     /// wake fd is already >= `FD_SETSIZE`.
     pub fn with_backend(backend: Backend) -> io::Result<Selector> {
         let inner = match backend {
-            Backend::Epoll => Inner::Epoll(epoll::Selector::new()?),
-            Backend::Poll => Inner::Poll(poll::Selector::new()?),
-            Backend::Select => Inner::Select(select::Selector::new()?),
+            Backend::Epoll => Inner::Epoll(via_epoll::Selector::new()?),
+            Backend::Uring => Inner::Uring(via_uring::Selector::new()?),
+            Backend::Poll => Inner::Poll(via_poll::Selector::new()?),
+            Backend::Select => Inner::Select(via_select::Selector::new()?),
         };
         Ok(Selector {
             inner,
             counters: Counters::default(),
+            fell_back_from: None,
         })
     }
 
@@ -185,6 +215,7 @@ impl Selector {
     pub fn backend(&self) -> Backend {
         match self.inner {
             Inner::Epoll(_) => Backend::Epoll,
+            Inner::Uring(_) => Backend::Uring,
             Inner::Poll(_) => Backend::Poll,
             Inner::Select(_) => Backend::Select,
         }
@@ -204,6 +235,7 @@ impl Selector {
         check_args(token, interest)?;
         match &self.inner {
             Inner::Epoll(s) => s.register(fd, token, interest),
+            Inner::Uring(s) => s.register(fd, token, interest),
             Inner::Poll(s) => s.register(fd, token, interest),
             Inner::Select(s) => s.register(fd, token, interest),
         }?;
@@ -222,6 +254,7 @@ impl Selector {
         check_args(token, interest)?;
         match &self.inner {
             Inner::Epoll(s) => s.reregister(fd, token, interest),
+            Inner::Uring(s) => s.reregister(fd, token, interest),
             Inner::Poll(s) => s.reregister(fd, token, interest),
             Inner::Select(s) => s.reregister(fd, token, interest),
         }
@@ -235,6 +268,7 @@ impl Selector {
     pub fn deregister(&self, fd: RawFd) -> io::Result<()> {
         match &self.inner {
             Inner::Epoll(s) => s.deregister(fd),
+            Inner::Uring(s) => s.deregister(fd),
             Inner::Poll(s) => s.deregister(fd),
             Inner::Select(s) => s.deregister(fd),
         }?;
@@ -254,7 +288,7 @@ impl Selector {
     #[inline]
     pub fn rearm(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
         match &self.inner {
-            Inner::Epoll(_) => Ok(()),
+            Inner::Epoll(_) | Inner::Uring(_) => Ok(()),
             Inner::Poll(s) => s.rearm(fd, token, interest),
             Inner::Select(s) => s.rearm(fd, token, interest),
         }
@@ -271,9 +305,51 @@ impl Selector {
     /// What the kernel reports for the wait itself (for example `ENOMEM`); never
     /// `EINTR`.
     pub fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        self.select_inner(events, timeout, None)
+    }
+
+    /// Like [`select`](Self::select), but on the uring backend, CQEs whose user_data has
+    /// [`COMPLETION_TAG`](crate::uring::COMPLETION_TAG) set (completion operations another
+    /// layer submitted on [`uring`](Self::uring)'s ring) are appended to `completions`
+    /// instead of being treated as events. Other backends leave `completions` untouched.
+    ///
+    /// A plain [`select`](Self::select) on the uring backend that reaps such a CQE keeps
+    /// it, in order, and the next `select_with_completions` hands it over first: none is
+    /// lost or taken for an event.
+    ///
+    /// # Errors
+    ///
+    /// As [`select`](Self::select).
+    pub fn select_with_completions(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        completions: &mut Vec<crate::uring::Cqe>,
+    ) -> io::Result<()> {
+        self.select_inner(events, timeout, Some(completions))
+    }
+
+    /// The uring backend's ring, for completion I/O on the same ring (`None` on other
+    /// backends). SQEs pushed on it must set [`COMPLETION_TAG`](crate::uring::COMPLETION_TAG)
+    /// in their user_data, and their CQEs come back through
+    /// [`select_with_completions`](Self::select_with_completions).
+    pub fn uring(&self) -> Option<&std::sync::Arc<crate::uring::Ring>> {
+        match &self.inner {
+            Inner::Uring(s) => Some(s.ring()),
+            _ => None,
+        }
+    }
+
+    fn select_inner(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        completions: Option<&mut Vec<crate::uring::Cqe>>,
+    ) -> io::Result<()> {
         events.clear();
         match &self.inner {
             Inner::Epoll(s) => s.select(events, timeout),
+            Inner::Uring(s) => s.select(events, timeout, completions),
             Inner::Poll(s) => s.select(events, timeout),
             Inner::Select(s) => s.select(events, timeout),
         }?;
@@ -292,6 +368,7 @@ impl Selector {
         Counters::bump(&self.counters.wakes, 1);
         match &self.inner {
             Inner::Epoll(s) => s.wake(),
+            Inner::Uring(s) => s.wake(),
             Inner::Poll(s) => s.wake(),
             Inner::Select(s) => s.wake(),
         }
@@ -307,6 +384,7 @@ impl Selector {
             wakes: get(&c.wakes),
             registrations: get(&c.registrations),
             deregistrations: get(&c.deregistrations),
+            fell_back_from: self.fell_back_from,
         }
     }
 }

@@ -29,8 +29,8 @@ impl Drop for Guard {
     }
 }
 
-/// Every backend, so each test checks all three even without `PLY_SELECTOR`.
-pub(crate) fn backends() -> [Backend; 3] {
+/// Every backend, so each test checks all four even without `PLY_SELECTOR`.
+pub(crate) fn backends() -> [Backend; 4] {
     Backend::ALL
 }
 

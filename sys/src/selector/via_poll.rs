@@ -8,17 +8,19 @@
 //! [poll(2)]: https://man7.org/linux/man-pages/man2/poll.2.html
 //! [ppoll(2)]: https://man7.org/linux/man-pages/man2/ppoll.2.html
 
-use super::emulated::{poll_event_flags, poll_events, Armed, Registry};
-use super::{Events, Interest, Token};
+use super::emulated::{poll_event_flags, poll_events, Armed, Emulated, Mechanism, Registry};
+use super::Events;
 use crate::cvt::cvt;
 use std::io;
-use std::os::fd::RawFd;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The poll backend: the shared [`Emulated`] bookkeeping around a ppoll(2) wait.
+pub(crate) type Selector = Emulated<Poll>;
+
+/// The poll(2) wait.
 #[derive(Debug)]
-pub(crate) struct Selector {
-    registry: Registry,
+pub(crate) struct Poll {
     /// Buffers reused by each wait; the lock also keeps waits one at a time.
     scratch: Mutex<Scratch>,
 }
@@ -29,42 +31,26 @@ struct Scratch {
     pollfds: Vec<libc::pollfd>,
 }
 
-impl Selector {
-    pub(crate) fn new() -> io::Result<Selector> {
-        Ok(Selector {
-            registry: Registry::new()?,
+impl Mechanism for Poll {
+    fn new(_registry: &Registry) -> io::Result<Poll> {
+        Ok(Poll {
             scratch: Mutex::new(Scratch::default()),
         })
     }
 
-    pub(crate) fn register(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
-        self.registry.register(fd, token, interest)
-    }
-
-    pub(crate) fn reregister(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
-        self.registry.reregister(fd, token, interest)
-    }
-
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
-        self.registry.deregister(fd)
-    }
-
-    pub(crate) fn rearm(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
-        self.registry.rearm(fd, token, interest)
-    }
-
-    pub(crate) fn wake(&self) -> io::Result<()> {
-        self.registry.wake()
-    }
-
-    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+    fn select(
+        &self,
+        registry: &Registry,
+        events: &mut Events,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         let mut guard = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
         let Scratch { armed, pollfds } = &mut *guard;
-        self.registry.begin_wait(armed);
+        registry.begin_wait(armed);
 
         pollfds.clear();
         pollfds.push(libc::pollfd {
-            fd: self.registry.wake_fd(),
+            fd: registry.wake_fd(),
             events: libc::POLLIN,
             revents: 0,
         });
@@ -93,8 +79,7 @@ impl Selector {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
             Err(e) => {
-                self.registry
-                    .finish_wait(false, std::iter::empty(), events)?;
+                registry.finish_wait(false, std::iter::empty(), events)?;
                 return Err(e);
             }
         };
@@ -104,7 +89,7 @@ impl Selector {
             .zip(&pollfds[1..])
             .filter(|(_, p)| p.revents != 0)
             .map(|(a, p)| (a.fd, a.token, poll_event_flags(p.revents)));
-        self.registry.finish_wait(woken, ready, events)
+        registry.finish_wait(woken, ready, events)
     }
 }
 

@@ -16,8 +16,8 @@
 //! [select(2)]: https://man7.org/linux/man-pages/man2/select.2.html
 //! [poll(2)]: https://man7.org/linux/man-pages/man2/poll.2.html
 
-use super::emulated::{poll_event_flags, poll_events, Armed, Registry};
-use super::{Event, Events, Interest, Token};
+use super::emulated::{poll_event_flags, poll_events, Armed, Emulated, Mechanism, Registry};
+use super::{Event, Events};
 use crate::cvt::cvt;
 use crate::fd::check_open;
 use std::io;
@@ -26,9 +26,13 @@ use std::os::fd::RawFd;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// The select backend: the shared [`Emulated`] bookkeeping around a select(2) wait.
+pub(crate) type Selector = Emulated<Select>;
+
+/// The select(2) wait.
 #[derive(Debug)]
-pub(crate) struct Selector {
-    registry: Registry,
+pub(crate) struct Select {
+    /// Reused by each wait; the lock also keeps waits one at a time.
     scratch: Mutex<Vec<Armed>>,
 }
 
@@ -56,44 +60,29 @@ fn empty_set() -> libc::fd_set {
     }
 }
 
-impl Selector {
-    pub(crate) fn new() -> io::Result<Selector> {
-        let registry = Registry::new()?;
+impl Mechanism for Select {
+    fn new(registry: &Registry) -> io::Result<Select> {
         check_fd(registry.wake_fd())?;
-        Ok(Selector {
-            registry,
+        Ok(Select {
             scratch: Mutex::new(Vec::new()),
         })
     }
 
-    pub(crate) fn register(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
-        check_fd(fd)?;
-        self.registry.register(fd, token, interest)
+    fn check_fd(fd: RawFd) -> io::Result<()> {
+        check_fd(fd)
     }
 
-    pub(crate) fn reregister(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
-        check_fd(fd)?;
-        self.registry.reregister(fd, token, interest)
-    }
-
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
-        self.registry.deregister(fd)
-    }
-
-    pub(crate) fn rearm(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
-        self.registry.rearm(fd, token, interest)
-    }
-
-    pub(crate) fn wake(&self) -> io::Result<()> {
-        self.registry.wake()
-    }
-
-    pub(crate) fn select(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+    fn select(
+        &self,
+        registry: &Registry,
+        events: &mut Events,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         let mut armed = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
-        self.registry.begin_wait(&mut armed);
+        registry.begin_wait(&mut armed);
 
         let (mut read, mut write, mut except) = (empty_set(), empty_set(), empty_set());
-        let wake_fd = self.registry.wake_fd();
+        let wake_fd = registry.wake_fd();
         let mut max_fd = wake_fd;
         // SAFETY: the wake fd was checked to be in 0..FD_SETSIZE in `new`, as every
         // registered fd is in `register` (`check_fd`): each FD_SET/FD_ISSET below touches
@@ -144,16 +133,15 @@ impl Selector {
                     let flags = Event::ERROR | Event::READ_CLOSED | Event::WRITE_CLOSED;
                     (a.fd, a.token, flags)
                 });
-                return self.registry.finish_wait(false, closed, events);
+                return registry.finish_wait(false, closed, events);
             }
             Err(e) => {
-                self.registry
-                    .finish_wait(false, std::iter::empty(), events)?;
+                registry.finish_wait(false, std::iter::empty(), events)?;
                 return Err(e);
             }
         };
         if n == 0 {
-            return self.registry.finish_wait(false, std::iter::empty(), events);
+            return registry.finish_wait(false, std::iter::empty(), events);
         }
         // SAFETY: see above.
         let woken = unsafe { libc::FD_ISSET(wake_fd, &read) };
@@ -171,7 +159,7 @@ impl Selector {
             }
             Some((a.fd, a.token, refine(a, r, w, x)))
         });
-        self.registry.finish_wait(woken, ready, events)
+        registry.finish_wait(woken, ready, events)
     }
 }
 

@@ -22,14 +22,8 @@ pub fn usage_error(usage: &str, message: &str) -> ! {
 /// [`switch`](Self::switch), then call [`finish`](Self::finish), which rejects anything
 /// left over.
 ///
-/// # Examples
-///
-/// ```
-/// let mut args = ply_examples::Args::from_vec("usage: x", vec!["--seconds=2".into()]);
-/// assert_eq!(args.value("--seconds", 3u64), 2);
-/// assert_eq!(args.value("--size", 64usize), 64);
-/// args.finish();
-/// ```
+/// (Its unit tests show each spelling; this file has no doctests because the bench
+/// compiles it too, under another crate name.)
 #[derive(Debug)]
 pub struct Args {
     usage: &'static str,
@@ -175,11 +169,6 @@ const FLAGS_IN_HEADER: &str =
 /// or `default` if the flag is absent. For the experiments and benchmarks, which read
 /// their flags one at a time and ignore the ones they do not know; a flag given without
 /// a value, or with one that does not parse, exits with status 2 and says so.
-///
-/// ```
-/// let rounds: usize = ply_examples::arg_or("--rounds", 7);
-/// assert_eq!(rounds, 7);
-/// ```
 pub fn arg_or<T: FromStr>(flag: &str, default: T) -> T
 where
     T::Err: std::fmt::Display,
@@ -212,5 +201,12 @@ mod tests {
         assert_eq!(args.value("--c", 7u32), 7);
         assert!(args.switch("--x"));
         assert!(args.rest.is_empty());
+    }
+
+    #[test]
+    fn absent_flags_take_their_defaults() {
+        assert_eq!(arg_or("--no-such-flag", 7usize), 7);
+        assert!(!arg_switch("--no-such-switch"));
+        assert_eq!(only(), None);
     }
 }

@@ -13,7 +13,6 @@ mod axum_hello;
 mod pooled_client;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,26 +71,9 @@ struct Curl {
     out: String,
 }
 
-/// Runs curl with `args`; `None` if curl is not installed (CI installs it).
+/// Runs curl with `args` (see [`ply_test_support::curl`]).
 fn curl(args: &[&str]) -> Option<Curl> {
-    let out = match Command::new("curl")
-        .args(["-sS", "--max-time", "5"])
-        .args(args)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("running curl: {e}"),
-    };
-    assert!(
-        out.status.success(),
-        "curl {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(Curl {
-        out: String::from_utf8(out.stdout).expect("a UTF-8 answer"),
-    })
+    ply_test_support::curl(args).map(|out| Curl { out })
 }
 
 #[test]

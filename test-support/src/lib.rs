@@ -9,8 +9,8 @@
 //!
 //! - [`watchdog`] and [`with_watchdog`]: a hang fails the test instead of blocking CI,
 //!   with the bound ten times as long under valgrind ([`time_limit`]).
-//! - [`fd_count`], [`raise_fd_limit`], [`has_ipv6`], [`wait_fd`]: the process and the
-//!   machine.
+//! - [`fd_count`], [`raise_fd_limit`], [`has_ipv6`], [`wait_fd`], [`curl`]: the process
+//!   and the machine.
 //! - [`Rng`], [`pattern`], [`checksum`]: seeded data without a dependency.
 //! - [`TempDir`], [`serial`]: a scratch directory, and tests of one binary taking turns.
 //! - [`panicking_waker`], [`flag_waker`], [`count_waker`], [`log_waker`], [`poll_once`],
@@ -22,7 +22,7 @@ mod wakers;
 mod watchdog;
 
 pub use data::{checksum, pattern, Rng};
-pub use os::{fd_count, has_ipv6, raise_fd_limit, serial, wait_fd, TempDir};
+pub use os::{curl, fd_count, has_ipv6, raise_fd_limit, serial, wait_fd, TempDir};
 pub use wakers::{
     count_waker, flag_waker, log_waker, panicking_waker, poll_once, poll_with, CountWaker,
     FlagWaker, LogWaker, PanickingWaker,

@@ -73,6 +73,32 @@ pub fn wait_fd(fd: RawFd, events: i16, limit: Duration) {
     );
 }
 
+/// Runs `curl -sS --max-time 5` with `args` and returns its stdout; `None` if curl is not
+/// installed (CI installs it), so a test can skip rather than fail on a bare machine.
+///
+/// # Panics
+///
+/// If curl fails (a non-zero exit: no answer, a refused connection) or answers with
+/// bytes that are not UTF-8.
+pub fn curl(args: &[&str]) -> Option<String> {
+    let out = match std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "5"])
+        .args(args)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("running curl: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "curl {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).expect("a UTF-8 answer"))
+}
+
 /// Makes the tests of one binary that call it take turns (hold the guard for the test),
 /// so that, say, the fd-count tests see only their own fds. A test that panicked while
 /// holding it does not poison the others.

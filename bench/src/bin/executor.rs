@@ -56,7 +56,9 @@ use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
-use ply_bench::{allocated_by, arg_or, compare, only, print_table, Contender, CountingAlloc, Row};
+use ply_bench::{
+    allocated_by, arg_or, arg_switch, compare, only, print_table, Contender, CountingAlloc, Row,
+};
 
 // The idle-task memory workload counts the heap bytes each task costs, exactly.
 #[global_allocator]
@@ -448,7 +450,7 @@ fn main() {
         return;
     }
 
-    if !std::env::args().any(|a| a == "--no-memory") {
+    if !arg_switch("--no-memory") {
         println!("\n### Memory of an idle task (heap bytes per task, 100,000 tasks)\n");
         let fut_size = std::mem::size_of_val(&idle_task());
         println!("The idle future itself is {fut_size} bytes.\n");

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use ply_bench::plot::{legend, series};
+use ply_bench::plot::{legend, log_log_chart, series};
 use ply_bench::{allocated_by, arg_or, compare, print_table, Contender, CountingAlloc, Rng, Row};
 
 /// The memory workload counts what each pending timer costs on the heap, exactly.
@@ -716,25 +716,12 @@ fn plot(path: &std::path::Path, results: &[Sample]) -> Result<(), Box<dyn std::e
         .fold((f64::MAX, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Insert + cancel one timer with N timers pending",
-            ("sans-serif", 20),
-        )
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            ((min_n * 0.7)..(max_n * 1.4)).log_scale(),
-            ((lo * 0.7)..(hi * 1.4)).log_scale(),
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc("pending timers (N)")
-        .y_desc("ns per insert + cancel (median)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
+    let mut chart = log_log_chart(
+        &root,
+        "Insert + cancel one timer with N timers pending",
+        ((min_n * 0.7)..(max_n * 1.4), "pending timers (N)"),
+        ((lo * 0.7)..(hi * 1.4), "ns per insert + cancel (median)"),
+    )?;
     let lines = [
         ("ply", RGBColor(0, 114, 178)),
         ("BTreeMap", RGBColor(213, 94, 0)),

@@ -56,7 +56,7 @@
 
 use ply_examples::compare::{compare, print_table, Contender, Row};
 use ply_examples::experiment::{arg_or, arg_switch, figures_dir, machine, only, raise_fd_limit};
-use ply_examples::plot::{legend, series};
+use ply_examples::plot::{legend, log_log_chart, series};
 use ply_sys::{Backend, Events, Interest, Selector, Token};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -404,25 +404,12 @@ fn plot(path: &std::path::Path, results: &[Sample]) -> Result<(), Box<dyn std::e
         .fold((f64::MAX, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "One wait + dispatch with 1 ready fd among N registered",
-            ("sans-serif", 20),
-        )
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            (1f64..max_n.max(10.0)).log_scale(),
-            ((lo * 0.7)..(hi * 1.4)).log_scale(),
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc("registered fds (N)")
-        .y_desc("ns per iteration (median)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
+    let mut chart = log_log_chart(
+        &root,
+        "One wait + dispatch with 1 ready fd among N registered",
+        (1f64..max_n.max(10.0), "registered fds (N)"),
+        ((lo * 0.7)..(hi * 1.4), "ns per iteration (median)"),
+    )?;
 
     let lines = [
         ("epoll", RGBColor(0, 114, 178)),

@@ -41,7 +41,7 @@
 
 use ply_examples::compare::median_f64;
 use ply_examples::experiment::{arg_or, figures_dir};
-use ply_examples::plot::{legend, series};
+use ply_examples::plot::{legend, series, series_with, Marker};
 use ply_examples::rng::Rng;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -415,22 +415,12 @@ fn plot(path: &Path, samples: &[Sample]) -> Result<(), Box<dyn std::error::Error
                     1 => name.to_string(),
                     _ => format!("{name}: {workload}"),
                 };
-                if !dashed {
-                    series(&mut chart, points, &label, color)?;
-                    continue;
-                }
                 // The cancel-only line: thinner, with triangles, so it reads apart from
                 // the insert + cancel line of the same colour.
-                let style = color.stroke_width(1);
-                chart
-                    .draw_series(LineSeries::new(points.clone(), style))?
-                    .label(label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-                chart.draw_series(
-                    points
-                        .into_iter()
-                        .map(|p| TriangleMarker::new(p, 4, color.filled())),
-                )?;
+                match dashed {
+                    false => series(&mut chart, points, &label, color)?,
+                    true => series_with(&mut chart, points, &label, color, 1, Marker::Triangle)?,
+                }
             }
         }
         legend(&mut chart)?;

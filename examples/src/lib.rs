@@ -25,4 +25,4 @@ pub use args::{
 };
 pub use fmt::{human_duration, thousands};
 pub use histogram::Histogram;
-pub use runtime::{build_runtime, describe_runtime, layer_table};
+pub use runtime::{block_sigint, build_runtime, describe_runtime, layer_table, start_runtime};

@@ -25,6 +25,26 @@ pub fn build_runtime(threads: usize, selector: Option<Backend>) -> std::io::Resu
     b.build()
 }
 
+/// [`build_runtime`], or, if the runtime cannot start, `{name}: cannot start the runtime:
+/// {error}` on stderr and exit status 1: what every example does.
+pub fn start_runtime(name: &str, threads: usize, selector: Option<Backend>) -> Runtime {
+    match build_runtime(threads, selector) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{name}: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Blocks SIGINT in this thread, so that `ply_net::signal::ctrl_c()` receives it. Call it before any other thread exists: the runtime's workers inherit the mask, so no
+/// thread takes Ctrl-C's default action (killing the process) and the example can stop
+/// cleanly and print its layer table.
+pub fn block_sigint() {
+    let sigint = ply_sys::SignalSet::of(&[libc::SIGINT]).expect("SIGINT is a signal");
+    ply_sys::block_signals(&sigint).expect("block SIGINT");
+}
+
 /// A one-line description of a runtime's shape, like `multi-threaded, 2 workers, epoll`.
 pub fn describe_runtime(threads: usize, backend: Backend) -> String {
     match threads {

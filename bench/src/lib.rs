@@ -1,129 +1,29 @@
 //! Shared harness for ply's benchmarks.
 //!
+//! The comparison, the flag parser, the RNG and the plotting tail are the examples'
+//! own files (`examples/src/{compare,args,rng,plot}.rs`), compiled here too with
+//! `#[path]`: bench is a workspace of its own and cannot depend on ply-examples without
+//! building axum and hyper-util into every benchmark, and the files are std-only (plot.rs
+//! needs only plotters, which both crates build with the same features). One copy each.
+//!
 //! Wall-clock time on a small shared machine drifts by 20% or more within minutes, so a
 //! benchmark here never compares two numbers taken at different times. Instead every
 //! contender runs once per *round*, in a rotating order, for many rounds; each contender's
 //! median over the rounds is reported, and so is the median of the per-round *ratios*
 //! against the first contender, which cancels most of the drift.
 
-use std::time::{Duration, Instant};
+#[path = "../../examples/src/args.rs"]
+pub mod args;
+#[path = "../../examples/src/compare.rs"]
+pub mod compare;
+#[path = "../../examples/src/plot.rs"]
+pub mod plot;
+#[path = "../../examples/src/rng.rs"]
+pub mod rng;
 
-/// One contender in a comparison: a name and a closure that runs the workload once and
-/// returns how long the measured part took.
-pub struct Contender<'a> {
-    /// Shown in the table, e.g. `"ply"` or `"tokio"`.
-    pub name: &'static str,
-    /// Runs the workload once; returns the measured time.
-    pub run: Box<dyn FnMut() -> Duration + 'a>,
-}
+pub mod alloc;
 
-impl<'a> Contender<'a> {
-    /// A contender whose whole closure is the measured part.
-    pub fn timed(name: &'static str, mut f: impl FnMut() + 'a) -> Self {
-        Contender {
-            name,
-            run: Box::new(move || {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            }),
-        }
-    }
-
-    /// A contender that measures only part of its work itself.
-    pub fn manual(name: &'static str, f: impl FnMut() -> Duration + 'a) -> Self {
-        Contender {
-            name,
-            run: Box::new(f),
-        }
-    }
-}
-
-/// The result of [`compare`] for one contender.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// The contender's name.
-    pub name: &'static str,
-    /// Median time of one run.
-    pub median: Duration,
-    /// Median over rounds of (this contender's time / the first contender's time).
-    pub ratio_to_first: f64,
-}
-
-/// Runs every contender `rounds` times, interleaved (the order rotates each round so no
-/// contender always runs first), after one untimed warm-up round.
-pub fn compare(rounds: usize, contenders: &mut [Contender<'_>]) -> Vec<Row> {
-    let n = contenders.len();
-    for c in contenders.iter_mut() {
-        (c.run)();
-    }
-    let mut times = vec![Vec::with_capacity(rounds); n];
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (round + k) % n;
-            times[i].push((contenders[i].run)());
-        }
-    }
-    (0..n)
-        .map(|i| {
-            let mut ratios: Vec<f64> = (0..rounds)
-                .map(|r| times[i][r].as_secs_f64() / times[0][r].as_secs_f64())
-                .collect();
-            Row {
-                name: contenders[i].name,
-                median: median_duration(&mut times[i].clone()),
-                ratio_to_first: median_f64(&mut ratios),
-            }
-        })
-        .collect()
-}
-
-/// Prints a markdown table of `rows` for a workload, with `per` operations per run so the
-/// table also shows the time per operation.
-pub fn print_table(workload: &str, per: u64, rows: &[Row]) {
-    println!("\n### {workload}\n");
-    println!(
-        "| contender | median per run | per op | ratio vs {} |",
-        rows[0].name
-    );
-    println!("|---|---:|---:|---:|");
-    for r in rows {
-        let per_op = r.median.as_secs_f64() * 1e9 / per as f64;
-        println!(
-            "| {} | {:.3} ms | {:.1} ns | {:.2} |",
-            r.name,
-            r.median.as_secs_f64() * 1e3,
-            per_op,
-            r.ratio_to_first
-        );
-    }
-}
-
-/// Median of a slice of durations (sorts it).
-pub fn median_duration(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// Median of a slice of floats (sorts it).
-pub fn median_f64(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-/// Reads `--rounds N` style flags: returns the value after `flag`, or `default`.
-pub fn arg_or<T: std::str::FromStr>(flag: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Returns the value after `--only`, if given: benchmarks use it to run a single
-/// contender once (for `valgrind --tool=callgrind` instruction counts).
-pub fn only() -> Option<String> {
-    let v: String = arg_or("--only", String::new());
-    (!v.is_empty()).then_some(v)
-}
+pub use alloc::{allocated_by, CountingAlloc};
+pub use args::{arg_or, arg_switch, only};
+pub use compare::{compare, median_duration, median_f64, print_table, Contender, Row};
+pub use rng::Rng;

@@ -13,34 +13,17 @@ mod axum_hello;
 mod pooled_client;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
+
+use ply_test_support::watchdog;
 
 use axum_hello::{Counts, STREAM_CHUNKS};
 use ply_net::{Runtime, TcpListener};
 use pooled_client::PlyConnector;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// Aborts the process if the returned guard is not dropped within `limit`: a hang is a
-/// failure, not a stuck CI run.
-fn watchdog(name: &'static str, limit: Duration) -> impl Drop {
-    // Dropping the sender disconnects the channel, which ends the watchdog's wait.
-    struct Guard(#[allow(dead_code, reason = "held only to be dropped")] mpsc::Sender<()>);
-    impl Drop for Guard {
-        fn drop(&mut self) {}
-    }
-    let (done, wait) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
-            eprintln!("watchdog: test `{name}` still running after {limit:?}; aborting");
-            std::process::abort();
-        }
-    });
-    Guard(done)
-}
 
 /// The two runtime flavours (two workers for the multi-threaded one: CI has two cores).
 fn runtimes() -> [(&'static str, Runtime); 2] {
@@ -88,26 +71,9 @@ struct Curl {
     out: String,
 }
 
-/// Runs curl with `args`; `None` if curl is not installed (CI installs it).
+/// Runs curl with `args` (see [`ply_test_support::curl`]).
 fn curl(args: &[&str]) -> Option<Curl> {
-    let out = match Command::new("curl")
-        .args(["-sS", "--max-time", "5"])
-        .args(args)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("running curl: {e}"),
-    };
-    assert!(
-        out.status.success(),
-        "curl {args:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(Curl {
-        out: String::from_utf8(out.stdout).expect("a UTF-8 answer"),
-    })
+    ply_test_support::curl(args).map(|out| Curl { out })
 }
 
 #[test]

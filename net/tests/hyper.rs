@@ -11,7 +11,6 @@ use hyper::{Request, Response};
 use ply_net::hyper::{HyperExecutor, HyperTimer};
 use ply_net::{TcpListener, TcpStream};
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 use util::{runtimes, watchdog, within};
 
@@ -45,25 +44,9 @@ async fn server() -> SocketAddr {
     addr
 }
 
-/// Runs curl with `args` and `url`; `None` if curl is not installed.
+/// Runs curl with `args` and `url` (see `util::curl`); `None` if curl is not installed.
 fn curl(args: &[&str], url: &str) -> Option<String> {
-    let out = match Command::new("curl")
-        .args(["-s", "--max-time", "5"])
-        .args(args)
-        .arg(url)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("running curl: {e}"),
-    };
-    assert!(
-        out.status.success(),
-        "curl {args:?} {url} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).expect("a UTF-8 answer"))
+    util::curl(&[args, &[url]].concat())
 }
 
 #[test]

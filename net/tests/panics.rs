@@ -6,22 +6,13 @@
 mod util;
 
 use futures::AsyncRead;
-use ply_net::{Runtime, Sleep, TcpListener, TcpStream};
+use ply_net::{Runtime, Sleep, TcpStream};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{mpsc, Arc};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-use util::{current_thread, multi_thread, watchdog};
-
-/// A waker whose `wake` panics.
-struct Panics;
-
-impl Wake for Panics {
-    fn wake(self: Arc<Self>) {
-        panic!("this waker panics on purpose");
-    }
-}
+use util::{current_thread, multi_thread, pair, watchdog, PanickingWaker as Panics};
 
 /// A hand-written future that, polled once, leaves a panicking waker waiting on a
 /// socket's read readiness and on a sleep, then completes: a task that registered a
@@ -48,15 +39,6 @@ impl Future for LeavePanickingWakers<'_> {
         assert!(self.sleep.as_mut().poll(&mut cx).is_pending());
         Poll::Ready(())
     }
-}
-
-async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (client, accepted) = futures::join!(
-        TcpStream::connect(listener.local_addr().unwrap()),
-        listener.accept()
-    );
-    (client.unwrap(), accepted.unwrap().0)
 }
 
 async fn scenario(rt: &Runtime) {

@@ -2,21 +2,11 @@
 
 mod util;
 
-use ply_net::{TcpListener, TcpStream};
 use ply_sys::Interest;
 use std::future::poll_fn;
 use std::io::{ErrorKind, IoSlice, IoSliceMut};
 use std::time::Duration;
-use util::{runtimes, watchdog, within};
-
-async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
-}
+use util::{pair, runtimes, watchdog, within};
 
 #[test]
 fn ready_reports_the_directions_that_are_ready() {

@@ -13,20 +13,11 @@ use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::{Framed, FramedRead, FramedWrite, LinesCodec, LinesCodecError};
-use util::{runtimes, watchdog, within};
+use util::{pair, runtimes, watchdog, within};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
 /// A connected pair over loopback: (client, server).
-async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
-}
-
 /// Sends `data` through `w` with tokio's `write_all`, half-closes with `shutdown`, and
 /// reads everything back from `r` with `read_to_end` (which hands the stream tokio's
 /// uninitialised spare capacity).

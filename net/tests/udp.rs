@@ -9,16 +9,11 @@ use std::io::ErrorKind;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
-use util::{checksum, pattern, runtimes, watchdog, within};
+// The tests of this binary take turns (`serial`), so the fd-count test sees only its own fds.
+use util::{checksum, pattern, runtimes, serial, watchdog, within};
 
 const DATAGRAMS: usize = 10_000;
 
-/// The tests of this binary take turns, so the fd-count test sees only its own fds.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 /// Datagrams in flight at once: well under what the loopback receive buffers hold, so no
 /// datagram may be lost (the test allows no loss).
 const WINDOW: usize = 32;

@@ -9,43 +9,9 @@ use ply_net::unix::UnixAddr;
 use ply_net::{UnixDatagram, UnixListener, UnixStream};
 use std::io::{ErrorKind, IoSlice};
 use std::os::fd::{AsFd, AsRawFd};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use util::{checksum, fd_count, pattern, runtimes, watchdog, within};
-
-/// The tests of this binary take turns, so the fd-count tests see only their own fds.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "ply-net-unix-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+// The tests of this binary take turns (`serial`), so the fd-count tests see only their own fds.
+use util::{checksum, fd_count, pattern, runtimes, serial, watchdog, within, TempDir};
 
 const CLIENTS: usize = 10;
 const MESSAGES: usize = 100; // per client: 1,000 in all

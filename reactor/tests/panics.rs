@@ -11,29 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
-use util::watchdog;
-
-/// A waker whose `wake` panics.
-struct Panics;
-
-impl Wake for Panics {
-    fn wake(self: Arc<Self>) {
-        panic!("this waker panics on purpose");
-    }
-}
-
-/// A waker that records that it was called.
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-fn panicking_waker() -> Waker {
-    Waker::from(Arc::new(Panics))
-}
+use util::{panicking_waker, watchdog, FlagWaker as Flag};
 
 /// Waits (bounded) until `cond` holds.
 fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {

@@ -6,14 +6,10 @@ use ply_sys::epoll::{Epoll, EpollFlags};
 use ply_sys::{Backend, Interest, Selector, Token};
 use std::io::ErrorKind;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use util::backends;
-
-/// Tests here reuse fd numbers on purpose (a closed fd), so they run one at a time: a
-/// parallel test could otherwise open a new fd under a number this one just closed.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+// Tests here reuse fd numbers on purpose (a closed fd), so they run one at a time
+// (`serial`): a parallel test could otherwise open a new fd under a number this one
+// just closed.
+use util::{backends, serial};
 
 fn closed_fd() -> i32 {
     let (r, _w) = ply_sys::pipe().unwrap();

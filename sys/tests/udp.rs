@@ -4,45 +4,19 @@
 mod util;
 
 use ply_sys::UdpSocket;
-use std::io::{self, ErrorKind};
+use std::io::ErrorKind;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
-
-/// The tests of this binary take turns, so the fd-count test sees only its own fds.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+use util::{fd_count, has_ipv6, serial, wait_fd};
 
 fn v4() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-fn has_ipv6() -> bool {
-    UdpSocket::bind("[::1]:0".parse().unwrap()).is_ok()
-}
-
-/// Blocks in poll(2) for up to five seconds until `socket` is readable.
+/// Blocks (up to five seconds) until `socket` is readable.
 fn wait_readable(socket: &UdpSocket) {
-    let mut pfd = libc::pollfd {
-        fd: socket.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the kernel to fill in.
-    let n = unsafe { libc::poll(&mut pfd, 1, 5_000) };
-    assert_eq!(
-        n,
-        1,
-        "not readable within 5 s: {}",
-        io::Error::last_os_error()
-    );
-}
-
-fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
+    wait_fd(socket.as_raw_fd(), libc::POLLIN, Duration::from_secs(5));
 }
 
 #[test]

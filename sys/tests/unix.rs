@@ -5,59 +5,15 @@
 mod util;
 
 use ply_sys::{UnixAddr, UnixSocket};
-use std::io::{self, ErrorKind, IoSlice};
+use std::io::{ErrorKind, IoSlice};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::Duration;
+use util::{fd_count, serial, wait_fd, TempDir};
 
-/// The tests of this binary take turns, so the fd-count tests see only their own fds.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "ply-sys-unix-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Blocks in poll(2) for up to five seconds until `fd` has `events`.
+/// Blocks (up to five seconds) until `fd` has `events`.
 fn wait(fd: &impl AsRawFd, events: i16) {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the kernel to fill in.
-    let n = unsafe { libc::poll(&mut pfd, 1, 5_000) };
-    assert_eq!(n, 1, "not ready within 5 s: {}", io::Error::last_os_error());
+    wait_fd(fd.as_raw_fd(), events, Duration::from_secs(5));
 }
 
 fn accept(listener: &UnixSocket) -> UnixSocket {
@@ -348,7 +304,7 @@ fn ten_thousand_bind_close_cycles_of_each_kind_leave_the_fd_count_unchanged() {
     let dir = TempDir::new();
     let before = fd_count();
     for kind in ["listener", "datagram", "abstract", "pair"] {
-        churn(&dir.0, kind);
+        churn(dir.root(), kind);
         assert_eq!(fd_count(), before, "{kind}");
     }
 }

@@ -4,36 +4,13 @@
 mod util;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 use ply_timer::{Timer, TimerHandle};
-use util::with_watchdog;
-
-/// A waker whose `wake` panics.
-struct Panics;
-
-impl Wake for Panics {
-    fn wake(self: Arc<Self>) {
-        panic!("this waker panics on purpose");
-    }
-}
-
-/// A waker that records that it was called.
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-fn flag() -> (Arc<Flag>, Waker) {
-    let f = Arc::new(Flag(AtomicBool::new(false)));
-    (f.clone(), Waker::from(f))
-}
+use util::{flag_waker as flag, with_watchdog, PanickingWaker as Panics};
 
 #[test]
 fn a_panicking_waker_does_not_kill_the_standalone_timer_thread() {

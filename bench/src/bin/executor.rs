@@ -47,47 +47,22 @@
 //! `cargo run --release --bin executor_callgrind` runs every combination and prints the
 //! table.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
 use futures::{SinkExt, StreamExt};
-use ply_bench::{arg_or, compare, only, print_table, Contender, Row};
+use ply_bench::{
+    allocated_by, arg_or, arg_switch, compare, only, print_table, Contender, CountingAlloc, Row,
+};
 
-// ---------------------------------------------------------------------------------------
-// Counting allocator, switched on only while measuring task memory.
-
-struct Counting;
-
-static COUNT_ON: AtomicBool = AtomicBool::new(false);
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator; the counters do not affect allocation.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNT_ON.load(Relaxed) {
-            LIVE.fetch_add(layout.size() as isize, Relaxed);
-        }
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNT_ON.load(Relaxed) {
-            LIVE.fetch_sub(layout.size() as isize, Relaxed);
-        }
-        // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+// The idle-task memory workload counts the heap bytes each task costs, exactly.
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: CountingAlloc = CountingAlloc;
 
 // ---------------------------------------------------------------------------------------
 // One interface over the six executors.
@@ -427,16 +402,15 @@ fn idle_task_bytes(rts: &Runtimes, who: &str, k: usize) -> f64 {
         ($spawn:expr, $abort:expr) => {{
             POLLED.store(0, Relaxed);
             let mut handles = Vec::with_capacity(k);
-            LIVE.store(0, Relaxed);
-            COUNT_ON.store(true, Relaxed);
-            for _ in 0..k {
-                handles.push($spawn(idle_task()));
-            }
-            while POLLED.load(Relaxed) < k {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let bytes = LIVE.load(Relaxed) as f64 / k as f64;
-            COUNT_ON.store(false, Relaxed);
+            let ((), live) = allocated_by(|| {
+                for _ in 0..k {
+                    handles.push($spawn(idle_task()));
+                }
+                while POLLED.load(Relaxed) < k {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+            let bytes = live as f64 / k as f64;
             for h in handles {
                 $abort(h);
             }
@@ -476,7 +450,7 @@ fn main() {
         return;
     }
 
-    if !std::env::args().any(|a| a == "--no-memory") {
+    if !arg_switch("--no-memory") {
         println!("\n### Memory of an idle task (heap bytes per task, 100,000 tasks)\n");
         let fut_size = std::mem::size_of_val(&idle_task());
         println!("The idle future itself is {fut_size} bytes.\n");

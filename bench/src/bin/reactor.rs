@@ -93,7 +93,7 @@ use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use ply_bench::{arg_or, compare, median_f64, only, Contender, Row};
+use ply_bench::{arg_or, arg_switch, compare, median_f64, only, Contender, Row};
 
 /// Round trips per run at `--scale 1`, for the two-thread groups and the one-thread group.
 const TWO_THREAD_TRIPS: u32 = 2_000;
@@ -164,10 +164,9 @@ enum Transport {
 
 impl Transport {
     fn from_args() -> Transport {
-        let args: Vec<String> = std::env::args().collect();
-        if args.iter().any(|a| a == "--pipes") {
+        if arg_switch("--pipes") {
             Transport::Pipes
-        } else if args.iter().any(|a| a == "--tcp") {
+        } else if arg_switch("--tcp") {
             Transport::Tcp
         } else {
             Transport::SocketPair

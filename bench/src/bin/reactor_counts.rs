@@ -37,7 +37,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use ply_bench::{arg_or, only};
+use ply_bench::{arg_or, arg_switch, only};
 
 /// The contenders of `reactor`, in its table order.
 const CONTENDERS: [&str; 9] = [
@@ -64,10 +64,9 @@ const SHOWN: [&str; 6] = [
 
 /// `--pipes` or `--tcp`, passed on to `reactor` if given.
 fn mode() -> &'static [&'static str] {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--pipes") {
+    if arg_switch("--pipes") {
         &["--pipes"]
-    } else if args.iter().any(|a| a == "--tcp") {
+    } else if arg_switch("--tcp") {
         &["--tcp"]
     } else {
         &[]

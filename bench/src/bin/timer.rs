@@ -41,55 +41,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use ply_bench::{arg_or, compare, print_table, Contender, Row};
+use ply_bench::plot::{legend, log_log_chart, series};
+use ply_bench::{allocated_by, arg_or, compare, print_table, Contender, CountingAlloc, Rng, Row};
 
-/// The system allocator, counting net bytes allocated while `COUNTING` is set: how the
-/// memory workload measures what each pending timer costs, exactly.
-struct CountingAlloc;
-
-static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-static NET_BYTES: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// counting on the side touches only two atomics.
-unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            NET_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's contract is `System::alloc`'s.
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        if COUNTING.load(Ordering::Relaxed) {
-            NET_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        }
-        // SAFETY: as above.
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            NET_BYTES.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        // SAFETY: as above.
-        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// The memory workload counts what each pending timer costs on the heap, exactly.
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
-
-/// Net bytes allocated while running `f`.
-fn allocated_by<T>(f: impl FnOnce() -> T) -> (T, isize) {
-    NET_BYTES.store(0, Ordering::Relaxed);
-    COUNTING.store(true, Ordering::SeqCst);
-    let out = f();
-    COUNTING.store(false, Ordering::SeqCst);
-    (out, NET_BYTES.load(Ordering::Relaxed))
-}
 
 /// async-io fires and reorganises timers on its own driver thread: after each measured
 /// async-io run, give that thread a moment (untimed) so its work does not land inside the
@@ -101,26 +58,8 @@ fn settle_async_io() {
 /// Timers registered and cancelled per measured run of workload 1.
 const OPS: usize = 10_000;
 
-/// xorshift64*, a tiny deterministic PRNG.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// A deadline offset between 1 s and 1 h.
-    fn offset(&mut self) -> Duration {
-        Duration::from_millis(1_000 + self.next() % 3_599_000)
-    }
-}
+/// Deadline offsets in [1 s, 1 h) at millisecond resolution.
+const STEP: Duration = Duration::from_millis(1);
 
 struct CountWaker(AtomicUsize);
 
@@ -221,18 +160,21 @@ fn insert_cancel(n: usize, rounds: usize, peers: bool) -> Vec<Sample> {
     let ply = ply_timer.handle();
     let ply_background: Vec<Pin<Box<ply_timer::Sleep>>> = (0..n)
         .map(|_| {
-            let mut s = Box::pin(ply.sleep(rng.offset()));
+            let mut s = Box::pin(ply.sleep(rng.offset(STEP)));
             let _ = poll_once(s.as_mut(), noop);
             s
         })
         .collect();
     let mut btree: BTreeMap<(u64, u64), ()> = BTreeMap::new();
     for id in 0..n as u64 {
-        btree.insert((ms_since(origin, Instant::now() + rng.offset()), id), ());
+        btree.insert(
+            (ms_since(origin, Instant::now() + rng.offset(STEP)), id),
+            (),
+        );
     }
     let mut heap = HeapTimers::new();
     for _ in 0..n {
-        heap.insert(ms_since(origin, Instant::now() + rng.offset()));
+        heap.insert(ms_since(origin, Instant::now() + rng.offset(STEP)));
     }
     let tokio_rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -242,7 +184,7 @@ fn insert_cancel(n: usize, rounds: usize, peers: bool) -> Vec<Sample> {
         let _guard = tokio_rt.enter();
         (0..n)
             .map(|_| {
-                let mut s = Box::pin(tokio::time::sleep(rng.offset()));
+                let mut s = Box::pin(tokio::time::sleep(rng.offset(STEP)));
                 let _ = poll_once(s.as_mut(), noop);
                 s
             })
@@ -253,7 +195,7 @@ fn insert_cancel(n: usize, rounds: usize, peers: bool) -> Vec<Sample> {
     let async_io_background: Vec<async_io::Timer> = if peers {
         (0..n)
             .map(|_| {
-                let mut t = async_io::Timer::after(rng.offset());
+                let mut t = async_io::Timer::after(rng.offset(STEP));
                 let _ = poll_once(Pin::new(&mut t), noop);
                 t
             })
@@ -263,7 +205,7 @@ fn insert_cancel(n: usize, rounds: usize, peers: bool) -> Vec<Sample> {
     };
 
     let mut offsets = Rng::new(99);
-    let offs: Vec<Duration> = (0..OPS).map(|_| offsets.offset()).collect();
+    let offs: Vec<Duration> = (0..OPS).map(|_| offsets.offset(STEP)).collect();
     let mut next_id = n as u64;
     let mut contenders = vec![
         Contender::timed("ply", || {
@@ -444,7 +386,7 @@ fn fire_million(rounds: usize) -> Vec<Row> {
             let mut rng = Rng::new(1);
             let mut sleeps: Vec<Pin<Box<ply_timer::Sleep>>> = (0..N)
                 .map(|_| {
-                    let at = start + Duration::from_micros(1 + rng.next() % 1_000_000);
+                    let at = start + Duration::from_micros(1 + rng.next_u64() % 1_000_000);
                     Box::pin(handle.sleep_until(at))
                 })
                 .collect();
@@ -463,7 +405,7 @@ fn fire_million(rounds: usize) -> Vec<Row> {
             let mut rng = Rng::new(1);
             let mut map = BTreeMap::new();
             for id in 0..N as u64 {
-                map.insert((1 + rng.next() % 1_000_000, id), ());
+                map.insert((1 + rng.next_u64() % 1_000_000, id), ());
             }
             let t = Instant::now();
             while let Some(((_when, _id), ())) = map.pop_first() {
@@ -475,7 +417,7 @@ fn fire_million(rounds: usize) -> Vec<Row> {
             let mut rng = Rng::new(1);
             let mut heap = HeapTimers::new();
             for _ in 0..N {
-                heap.insert(1 + rng.next() % 1_000_000);
+                heap.insert(1 + rng.next_u64() % 1_000_000);
             }
             let t = Instant::now();
             heap.pop_due(u64::MAX, |_| waker.wake_by_ref());
@@ -492,7 +434,7 @@ fn fire_million(rounds: usize) -> Vec<Row> {
                 let _guard = rt.enter();
                 (0..N)
                     .map(|_| {
-                        let at = start + Duration::from_micros(20_000 + rng.next() % 100_000);
+                        let at = start + Duration::from_micros(20_000 + rng.next_u64() % 100_000);
                         let mut s = Box::pin(tokio::time::sleep_until(at.into()));
                         let _ = poll_once(s.as_mut(), waker);
                         s
@@ -529,7 +471,7 @@ fn keep_alive(rounds: usize) -> Vec<Row> {
     let keep = Duration::from_secs(30);
     let mut picks = Rng::new(5);
     let order: Vec<usize> = (0..RESETS)
-        .map(|_| (picks.next() % CONNECTIONS as u64) as usize)
+        .map(|_| (picks.next_u64() % CONNECTIONS as u64) as usize)
         .collect();
     let order = &order;
 
@@ -634,7 +576,7 @@ fn memory() {
         let (v, bytes) = allocated_by(|| {
             (0..N)
                 .map(|_| {
-                    let mut s = Box::pin(handle.sleep(rng.offset()));
+                    let mut s = Box::pin(handle.sleep(rng.offset(STEP)));
                     let _ = poll_once(s.as_mut(), noop);
                     s
                 })
@@ -652,7 +594,7 @@ fn memory() {
         let (v, bytes) = allocated_by(|| {
             (0..N)
                 .map(|_| {
-                    let mut s = Box::pin(tokio::time::sleep(rng.offset()));
+                    let mut s = Box::pin(tokio::time::sleep(rng.offset(STEP)));
                     let _ = poll_once(s.as_mut(), noop);
                     s
                 })
@@ -665,7 +607,7 @@ fn memory() {
         let (v, bytes) = allocated_by(|| {
             let v = (0..N)
                 .map(|_| {
-                    let mut t = async_io::Timer::after(rng.offset());
+                    let mut t = async_io::Timer::after(rng.offset(STEP));
                     let _ = poll_once(Pin::new(&mut t), noop);
                     t
                 })
@@ -696,7 +638,7 @@ fn contention() {
                 let mut done = 0;
                 while !stop.load(Ordering::Relaxed) {
                     for _ in 0..64 {
-                        let mut s = std::pin::pin!(handle.sleep(rng.offset()));
+                        let mut s = std::pin::pin!(handle.sleep(rng.offset(STEP)));
                         let _ = poll_once(s.as_mut(), Waker::noop());
                     }
                     done += 64;
@@ -708,7 +650,7 @@ fn contention() {
         let mut rng = Rng::new(12);
         let _pending: Vec<_> = (0..10_000)
             .map(|_| {
-                let mut s = Box::pin(handle.sleep(rng.offset()));
+                let mut s = Box::pin(handle.sleep(rng.offset(STEP)));
                 let _ = poll_once(s.as_mut(), Waker::noop());
                 s
             })
@@ -774,25 +716,12 @@ fn plot(path: &std::path::Path, results: &[Sample]) -> Result<(), Box<dyn std::e
         .fold((f64::MAX, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Insert + cancel one timer with N timers pending",
-            ("sans-serif", 20),
-        )
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            ((min_n * 0.7)..(max_n * 1.4)).log_scale(),
-            ((lo * 0.7)..(hi * 1.4)).log_scale(),
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc("pending timers (N)")
-        .y_desc("ns per insert + cancel (median)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
+    let mut chart = log_log_chart(
+        &root,
+        "Insert + cancel one timer with N timers pending",
+        ((min_n * 0.7)..(max_n * 1.4), "pending timers (N)"),
+        ((lo * 0.7)..(hi * 1.4), "ns per insert + cancel (median)"),
+    )?;
     let lines = [
         ("ply", RGBColor(0, 114, 178)),
         ("BTreeMap", RGBColor(213, 94, 0)),
@@ -809,28 +738,14 @@ fn plot(path: &std::path::Path, results: &[Sample]) -> Result<(), Box<dyn std::e
         if points.is_empty() {
             continue;
         }
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(if name == "BinaryHeap" {
-                "BinaryHeap (lazy cancel)"
-            } else {
-                name
-            })
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart.draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 3, color.filled())),
-        )?;
+        let label = if name == "BinaryHeap" {
+            "BinaryHeap (lazy cancel)"
+        } else {
+            name
+        };
+        series(&mut chart, points, label, color)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart)?;
     root.present()?;
     Ok(())
 }

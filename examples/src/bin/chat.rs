@@ -116,13 +116,7 @@ fn main() {
     let lines = ply_examples::count(&mut args, "--lines", 50, 1..=64);
     args.finish();
 
-    let rt = match ply_examples::build_runtime(threads, None) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("chat: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = ply_examples::start_runtime("chat", threads, None);
     let room = Arc::new(Room::default());
     let result = if selftest {
         rt.block_on(self_test(room.clone(), clients, lines))

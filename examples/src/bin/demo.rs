@@ -99,16 +99,9 @@ fn main() {
 
     // Ctrl-C ends the demo early but cleanly, with the layer table: block SIGINT before
     // any other thread exists (the workers inherit the mask) and listen for it below.
-    let sigint = ply_sys::SignalSet::of(&[libc::SIGINT]).expect("SIGINT is a signal");
-    ply_sys::block_signals(&sigint).expect("block SIGINT");
+    ply_examples::block_sigint();
 
-    let rt = match ply_examples::build_runtime(threads, selector) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("demo: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = ply_examples::start_runtime("demo", threads, selector);
     let shape = ply_examples::describe_runtime(threads, rt.handle().reactor().backend());
     let outcome = rt.block_on(async {
         let interrupted = Box::pin(ply_net::signal::ctrl_c());

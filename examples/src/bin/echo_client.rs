@@ -60,13 +60,7 @@ fn main() {
     let selector: Option<Backend> = args.opt("--selector");
     args.finish();
 
-    let rt = match ply_examples::build_runtime(threads, selector) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("echo_client: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = ply_examples::start_runtime("echo_client", threads, selector);
     println!(
         "echo_client: {connections} connections to {addr}, {size}-byte messages, {} s ({})",
         seconds.as_secs(),

@@ -56,16 +56,9 @@ fn main() {
     // Block SIGINT before any other thread exists: the runtime's workers inherit the mask,
     // so Ctrl-C reaches `ply_net::signal::ctrl_c()` instead of killing the process, and
     // the server stops cleanly and prints its layer table.
-    let sigint = ply_sys::SignalSet::of(&[libc::SIGINT]).expect("SIGINT is a signal");
-    ply_sys::block_signals(&sigint).expect("block SIGINT");
+    ply_examples::block_sigint();
 
-    let rt = match ply_examples::build_runtime(threads, selector) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("echo_server: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = ply_examples::start_runtime("echo_server", threads, selector);
     let backend = rt.handle().reactor().backend();
     let counts = Arc::new(Counts::default());
     let started = Instant::now();

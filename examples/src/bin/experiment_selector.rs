@@ -54,7 +54,9 @@
 //! gives instructions per iteration. callgrind sees userspace only: the kernel's share of
 //! a wait shows in the wall-clock table, not in these counts.
 
-use ply_examples::experiment::{arg_or, figures_dir, raise_fd_limit};
+use ply_examples::compare::{compare, print_table, Contender, Row};
+use ply_examples::experiment::{arg_or, arg_switch, figures_dir, machine, only, raise_fd_limit};
+use ply_examples::plot::{legend, log_log_chart, series};
 use ply_sys::{Backend, Events, Interest, Selector, Token};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -131,7 +133,7 @@ fn main() -> io::Result<()> {
 
 /// `--ready-first` puts the ready fd before the idle ones; the default is after.
 fn placement() -> Placement {
-    match std::env::args().any(|a| a == "--ready-first") {
+    match arg_switch("--ready-first") {
         true => Placement::First,
         false => Placement::Last,
     }
@@ -402,25 +404,12 @@ fn plot(path: &std::path::Path, results: &[Sample]) -> Result<(), Box<dyn std::e
         .fold((f64::MAX, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "One wait + dispatch with 1 ready fd among N registered",
-            ("sans-serif", 20),
-        )
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            (1f64..max_n.max(10.0)).log_scale(),
-            ((lo * 0.7)..(hi * 1.4)).log_scale(),
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc("registered fds (N)")
-        .y_desc("ns per iteration (median)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
+    let mut chart = log_log_chart(
+        &root,
+        "One wait + dispatch with 1 ready fd among N registered",
+        (1f64..max_n.max(10.0), "registered fds (N)"),
+        ((lo * 0.7)..(hi * 1.4), "ns per iteration (median)"),
+    )?;
 
     let lines = [
         ("epoll", RGBColor(0, 114, 178)),
@@ -442,129 +431,9 @@ fn plot(path: &std::path::Path, results: &[Sample]) -> Result<(), Box<dyn std::e
         } else {
             name
         };
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart.draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 3, color.filled())),
-        )?;
+        series(&mut chart, points, label, color)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart)?;
     root.present()?;
     Ok(())
-}
-
-/// One contender in a comparison: a name and a closure that runs the workload once and
-/// returns how long it took.
-struct Contender<'a> {
-    name: &'static str,
-    run: Box<dyn FnMut() -> Duration + 'a>,
-}
-
-impl<'a> Contender<'a> {
-    /// A contender whose whole closure is the measured part.
-    fn timed(name: &'static str, mut f: impl FnMut() + 'a) -> Self {
-        Contender {
-            name,
-            run: Box::new(move || {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            }),
-        }
-    }
-}
-
-/// The result of [`compare`] for one contender.
-struct Row {
-    name: &'static str,
-    /// Median time of one run.
-    median: Duration,
-    /// Median over rounds of (this contender's time / the first contender's time).
-    ratio_to_first: f64,
-}
-
-/// Runs every contender `rounds` times after one untimed warm-up round, interleaved, the
-/// order rotating each round so that no contender always runs first. On a shared machine
-/// wall-clock time drifts by 20% within minutes; the per-round ratio cancels most of it.
-fn compare(rounds: usize, contenders: &mut [Contender<'_>]) -> Vec<Row> {
-    let n = contenders.len();
-    for c in contenders.iter_mut() {
-        (c.run)();
-    }
-    let mut times = vec![Vec::with_capacity(rounds); n];
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (round + k) % n;
-            times[i].push((contenders[i].run)());
-        }
-    }
-    (0..n)
-        .map(|i| {
-            let mut ratios: Vec<f64> = (0..rounds)
-                .map(|r| times[i][r].as_secs_f64() / times[0][r].as_secs_f64())
-                .collect();
-            ratios.sort_by(f64::total_cmp);
-            let mut own = times[i].clone();
-            own.sort();
-            Row {
-                name: contenders[i].name,
-                median: own[own.len() / 2],
-                ratio_to_first: ratios[ratios.len() / 2],
-            }
-        })
-        .collect()
-}
-
-/// Prints a markdown table of `rows`, with `per` operations per run.
-fn print_table(workload: &str, per: u64, rows: &[Row]) {
-    println!("\n### {workload}\n");
-    println!(
-        "| contender | median per run | per op | ratio vs {} |",
-        rows[0].name
-    );
-    println!("|---|---:|---:|---:|");
-    for r in rows {
-        println!(
-            "| {} | {:.3} ms | {:.1} ns | {:.2} |",
-            r.name,
-            r.median.as_secs_f64() * 1e3,
-            r.median.as_secs_f64() * 1e9 / per as f64,
-            r.ratio_to_first
-        );
-    }
-}
-
-/// The value after `--only`, if given: run one contender once, for callgrind.
-fn only() -> Option<String> {
-    let v: String = arg_or("--only", String::new());
-    (!v.is_empty()).then_some(v)
-}
-
-/// CPU model, core count and kernel, for the record.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{cpu}, {cores} cores, Linux {kernel}")
 }

@@ -59,7 +59,9 @@
 //! `--reps R` the runs per server and N (default 3); `--replot` redraws the SVG from the
 //! CSV without measuring.
 
-use ply_examples::experiment::{arg_or, figures_dir, raise_fd_limit};
+use ply_examples::experiment::{arg_or, arg_switch, figures_dir, raise_fd_limit};
+use ply_examples::plot::{legend, series};
+use ply_examples::proc::{meminfo_kib, proc_cpu_time, proc_status, ProcStatus};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -135,7 +137,7 @@ fn main() -> io::Result<()> {
         return serve(server);
     }
 
-    if std::env::args().any(|a| a == "--replot") {
+    if arg_switch("--replot") {
         let dir = figures_dir();
         let results = read_csv(&dir.join("threads.csv"))?;
         plot(&dir.join("threads.svg"), &results).map_err(|e| io::Error::other(e.to_string()))?;
@@ -684,64 +686,6 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
-// /proc
-
-/// The lines of `/proc/<pid>/status` this experiment reads.
-struct ProcStatus {
-    rss_kib: u64,
-    hwm_kib: u64,
-    vm_size_kib: u64,
-    threads: u64,
-}
-
-fn proc_status(pid: u32) -> io::Result<ProcStatus> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| -> io::Result<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.trim_start_matches(':').split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("no {name} in /proc/{pid}/status")))
-    };
-    Ok(ProcStatus {
-        rss_kib: field("VmRSS")?,
-        hwm_kib: field("VmHWM")?,
-        vm_size_kib: field("VmSize")?,
-        threads: field("Threads")?,
-    })
-}
-
-/// The CPU time (user + system, all threads) process `pid` has used: `utime` and `stime`
-/// of `/proc/<pid>/stat`, in clock ticks (10 ms at the usual 100 Hz).
-fn proc_cpu_time(pid: u32) -> io::Result<Duration> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name, in parentheses, may hold spaces: count fields after its end.
-    let after_name = text.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // Fields 14 and 15 of the line; the first after the name is field 3.
-    let ticks = |i: usize| -> io::Result<u64> {
-        fields
-            .get(i - 3)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("cannot parse /proc/{pid}/stat")))
-    };
-    let total = ticks(14)? + ticks(15)?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let hz = u64::try_from(hz).ok().filter(|&h| h > 0).unwrap_or(100);
-    Ok(Duration::from_nanos(total * 1_000_000_000 / hz))
-}
-
-/// A `kB` line of `/proc/meminfo`.
-fn meminfo_kib(name: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-}
-
-// ---------------------------------------------------------------------------------------
 // Output
 
 fn kib_to_mib(kib: u64) -> f64 {
@@ -925,13 +869,7 @@ fn plot(path: &Path, results: &[Measurement]) -> Result<(), Box<dyn std::error::
                 .map(|m| (m.n as f64, pick(m)))
                 .filter(|p| p.1.is_finite())
                 .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-                .label(server.name())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-            chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            series(&mut chart, points, server.name(), color)?;
             // A run where not every connection was served: a cross, labelled; at the
             // bottom of the panel if the server died and left nothing to plot.
             for m in mine.iter().filter(|m| m.failure.is_some()) {
@@ -967,12 +905,7 @@ fn plot(path: &Path, results: &[Measurement]) -> Result<(), Box<dyn std::error::
         }
         // One legend, on the memory panel, where the lines leave room for it.
         if k == 0 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()?;
+            legend(&mut chart)?;
         }
     }
     root.present()?;

@@ -39,7 +39,10 @@
 //! `bench/src/bin/timer.rs` compares the wheel with more peers (a binary heap, tokio,
 //! async-io) and more workloads; this experiment is the simple picture for the docs.
 
+use ply_examples::compare::median_f64;
 use ply_examples::experiment::{arg_or, figures_dir};
+use ply_examples::plot::{legend, series, series_with, Marker};
+use ply_examples::rng::Rng;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
@@ -106,7 +109,7 @@ fn main() -> io::Result<()> {
         assert_eq!(pending, n as u64, "the wheel should hold N pending timers");
         assert_eq!(map.map.len(), n);
 
-        let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+        let medians: Vec<f64> = times.iter_mut().map(|t| median_f64(t)).collect();
         println!("\n### N = {n} pending\n");
         println!("| workload | ply wheel ns/op | BTreeMap ns/op | BTreeMap / wheel |");
         println!("|---|---:|---:|---:|");
@@ -155,7 +158,7 @@ impl WheelBed {
         let now = handle.now();
         let pending = (0..n)
             .map(|_| {
-                let mut sleep = Box::pin(handle.sleep_until(now + rng.offset()));
+                let mut sleep = Box::pin(handle.sleep_until(now + rng.offset(STEP)));
                 assert!(sleep.as_mut().poll(&mut cx).is_pending());
                 sleep
             })
@@ -173,7 +176,7 @@ impl WheelBed {
     /// per pair of each run of `BATCH`.
     fn pairs(&mut self, waker: &Waker, rng: &mut Rng) -> Vec<f64> {
         let deadlines: Vec<Instant> = (0..PAIRS)
-            .map(|_| self.handle.now() + rng.offset())
+            .map(|_| self.handle.now() + rng.offset(STEP))
             .collect();
         let mut cx = Context::from_waker(waker);
         let mut runs = Vec::with_capacity(PAIRS / BATCH);
@@ -195,7 +198,7 @@ impl WheelBed {
     fn batch(&mut self, waker: &Waker, rng: &mut Rng) -> (f64, f64) {
         let now = self.handle.now();
         for slot in &mut self.batch {
-            slot.set(Some(self.handle.sleep_until(now + rng.offset())));
+            slot.set(Some(self.handle.sleep_until(now + rng.offset(STEP))));
         }
         let order = rng.permutation(BATCH);
         let mut cx = Context::from_waker(waker);
@@ -244,7 +247,7 @@ impl MapBed {
 
     fn key(&mut self, rng: &mut Rng) -> (Instant, u64) {
         self.next_id += 1;
-        (self.now + rng.offset(), self.next_id)
+        (self.now + rng.offset(STEP), self.next_id)
     }
 
     /// `PAIRS` times: insert a key, remove it. Returns ns per pair of each run of `BATCH`.
@@ -299,44 +302,11 @@ impl Wake for Counter {
     fn wake(self: Arc<Self>) {}
 }
 
-/// xorshift64*: a tiny deterministic generator, so every run files the same deadlines.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A deadline offset in [1 s, 1 h), at microsecond resolution.
-    fn offset(&mut self) -> Duration {
-        Duration::from_micros(1_000_000 + self.next() % 3_599_000_000)
-    }
-
-    /// A random permutation of `0..n` (Fisher-Yates).
-    fn permutation(&mut self, n: usize) -> Vec<usize> {
-        let mut v: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-        v
-    }
-}
+/// Deadline offsets in [1 s, 1 h) at microsecond resolution.
+const STEP: Duration = Duration::from_micros(1);
 
 fn per_op(elapsed: Duration, ops: usize) -> f64 {
     elapsed.as_secs_f64() * 1e9 / ops as f64
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// The median ns per operation of both contenders for one workload at one N.
@@ -445,32 +415,15 @@ fn plot(path: &Path, samples: &[Sample]) -> Result<(), Box<dyn std::error::Error
                     1 => name.to_string(),
                     _ => format!("{name}: {workload}"),
                 };
-                let style = color.stroke_width(if dashed { 1 } else { 2 });
-                chart
-                    .draw_series(LineSeries::new(points.clone(), style))?
-                    .label(label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-                if dashed {
-                    chart.draw_series(
-                        points
-                            .into_iter()
-                            .map(|p| TriangleMarker::new(p, 4, color.filled())),
-                    )?;
-                } else {
-                    chart.draw_series(
-                        points
-                            .into_iter()
-                            .map(|p| Circle::new(p, 3, color.filled())),
-                    )?;
+                // The cancel-only line: thinner, with triangles, so it reads apart from
+                // the insert + cancel line of the same colour.
+                match dashed {
+                    false => series(&mut chart, points, &label, color)?,
+                    true => series_with(&mut chart, points, &label, color, 1, Marker::Triangle)?,
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart)?;
     }
     root.present()?;
     Ok(())

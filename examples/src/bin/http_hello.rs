@@ -59,13 +59,7 @@ fn main() {
     let threads = ply_examples::threads(&mut args);
     args.finish();
 
-    let rt = match ply_examples::build_runtime(threads, None) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("http_hello: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = ply_examples::start_runtime("http_hello", threads, None);
     let counts = Arc::new(Counts::default());
     if let Err(e) = rt.block_on(serve(addr, seconds, counts.clone())) {
         eprintln!("http_hello: {addr}: {e}");

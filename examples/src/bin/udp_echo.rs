@@ -43,16 +43,9 @@ fn main() {
 
     // Block SIGINT before any other thread exists: the runtime's workers inherit the
     // mask, so no thread takes Ctrl-C's default action and the signalfd sees it.
-    let sigint = ply_sys::SignalSet::of(&[libc::SIGINT]).expect("SIGINT is a signal");
-    ply_sys::block_signals(&sigint).expect("block SIGINT");
+    ply_examples::block_sigint();
 
-    let rt = match ply_examples::build_runtime(threads, selector) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("udp_echo: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = ply_examples::start_runtime("udp_echo", threads, selector);
     let backend = rt.handle().reactor().backend();
     println!(
         "udp_echo: {} datagrams of {size} B, window {window} ({})",

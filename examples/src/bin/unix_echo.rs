@@ -41,8 +41,7 @@ fn main() {
     args.finish();
 
     // Before any other thread exists, so every thread inherits it (see udp_echo).
-    let sigint = ply_sys::SignalSet::of(&[libc::SIGINT]).expect("SIGINT is a signal");
-    ply_sys::block_signals(&sigint).expect("block SIGINT");
+    ply_examples::block_sigint();
 
     let dir = std::env::temp_dir().join(format!("ply-unix-echo-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -50,13 +49,7 @@ fn main() {
         std::process::exit(1);
     }
     let path = dir.join("echo.sock");
-    let rt = match ply_examples::build_runtime(threads, selector) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("unix_echo: cannot start the runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = ply_examples::start_runtime("unix_echo", threads, selector);
     let backend = rt.handle().reactor().backend();
     println!(
         "unix_echo: {} messages of {size} B over {} ({})",

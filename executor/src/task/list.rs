@@ -142,7 +142,8 @@ impl OwnedTasks {
         if shard.closed {
             return false;
         }
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller guarantees `task` is live and in no list, which is what
+        // `push` needs; the shard lock held here makes this the only writer of the list.
         unsafe { shard.list.push(task) };
         true
     }

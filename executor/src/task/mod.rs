@@ -134,7 +134,8 @@ pub(crate) struct RawTask {
 // SAFETY: a RawTask is only an address; what may be done with it across threads is decided
 // by the reference (and its state bits) the holder owns.
 unsafe impl Send for RawTask {}
-// SAFETY: as above.
+// SAFETY: a RawTask has no `&self` method that touches the task without a counted
+// reference: sharing the address between threads is no more than sending a copy of it.
 unsafe impl Sync for RawTask {}
 
 impl RawTask {
@@ -159,7 +160,8 @@ impl RawTask {
     ///
     /// The caller owns one reference and does not use it afterwards.
     pub(crate) unsafe fn release(self) {
-        // SAFETY: forwarded.
+        // SAFETY: the caller owns one reference to this live task and gives it up here,
+        // which is `raw::release`'s contract.
         unsafe { raw::release(self.ptr) }
     }
 

@@ -219,7 +219,8 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
         Ok(_) => false,
         Err(_) => {
             // Completed in between: the completer saw no waker, so the slot is still ours.
-            // SAFETY: as above, JOIN_WAKER was never published.
+            // SAFETY: `set_join_waker` failed, so JOIN_WAKER was never published: the
+            // completer did not read the slot and no one else may, so it is still ours.
             let ours = header.join_waker.with_mut(|w| unsafe { (*w).take() });
             call_foreign_waker(|| drop(ours));
             true
@@ -269,7 +270,9 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Run {
             });
         }
         ToRunning::Gone => {
-            // SAFETY: as above.
+            // SAFETY: the task completed while this queued reference waited, and the
+            // reference is ours (the caller transferred it): release it and touch the task
+            // no more.
             unsafe { release(ptr) };
             return Run::Idle;
         }
@@ -442,7 +445,8 @@ unsafe fn clone_waker(data: *const ()) -> RawWaker {
 unsafe fn wake_by_val(data: *const ()) {
     // SAFETY: `data` is a live task header; this waker owns one reference.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
-    // SAFETY: as above.
+    // SAFETY: `ptr` is the header of a task this waker's own reference keeps alive, and
+    // the header is only read through shared references.
     let header = unsafe { ptr.as_ref() };
     match header.state.transition_to_notified_by_val() {
         ToNotified::Submit => {
@@ -465,7 +469,8 @@ unsafe fn wake_by_val(data: *const ()) {
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: `data` is a live task header kept alive by this waker.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
-    // SAFETY: as above.
+    // SAFETY: `ptr` is the header of a live task (the waker being woken holds a
+    // reference), and the header is only read through shared references.
     let header = unsafe { ptr.as_ref() };
     match header.state.transition_to_notified_by_ref() {
         // SAFETY: the transition reserved a new reference for the queue.

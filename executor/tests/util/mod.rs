@@ -1,37 +1,26 @@
-//! Shared helpers for the behaviour tests.
-#![allow(dead_code, reason = "each test file uses a different subset")]
+//! Helpers shared by ply-executor's behaviour tests: all of ply-test-support, re-exported so a
+//! test file writes `mod util;` and `use util::{watchdog, ...};`, and what needs
+//! ply-executor's own types.
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses a different subset"
+)]
+
+pub(crate) use ply_test_support::*;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// Aborts the whole test process if not dropped within `secs`: a hang fails loudly
-/// instead of blocking CI. Under valgrind (`PLY_UNDER_VALGRIND` set by `.ci/valgrind`),
-/// which runs one thread at a time about fifty times slower, and where the million-task
-/// test shares that one thread of execution with the others, the bound is ten times as
-/// long.
-pub(crate) struct Watchdog {
-    _done: mpsc::Sender<()>,
-}
-
+/// [`ply_test_support::watchdog`] with the bound in seconds, as the executor's tests
+/// spell it (ten times as long under valgrind, where the million-task test shares the one
+/// thread of execution with the others).
 pub(crate) fn watchdog(name: &'static str, secs: u64) -> Watchdog {
-    let secs = if std::env::var_os("PLY_UNDER_VALGRIND").is_some() {
-        secs * 10
-    } else {
-        secs
-    };
-    let (tx, rx) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(secs)) {
-            eprintln!("watchdog: test `{name}` still running after {secs}s, aborting");
-            std::process::abort();
-        }
-    });
-    Watchdog { _done: tx }
+    ply_test_support::watchdog(name, Duration::from_secs(secs))
 }
 
 /// Counts how many times values holding it were dropped.

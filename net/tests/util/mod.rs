@@ -1,35 +1,19 @@
-//! Helpers shared by ply-net's behaviour tests.
-#![allow(dead_code)] // each test binary uses a different subset
+//! Helpers shared by ply-net's behaviour tests: all of ply-test-support, re-exported so a
+//! test file writes `mod util;` and `use util::{watchdog, ...};`, and what needs
+//! ply-net's own types.
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses a different subset"
+)]
+
+pub(crate) use ply_test_support::*;
 
 use ply_net::Backend;
 use ply_net::{Runtime, TcpListener, TcpStream};
 use std::future::Future;
 use std::io;
-use std::sync::mpsc;
 use std::time::Duration;
-
-/// Aborts the whole test process with a message if the returned guard is not dropped
-/// within `limit`: a hang becomes a failure instead of a stuck CI run.
-pub(crate) fn watchdog(name: &'static str, limit: Duration) -> impl Drop {
-    let (done, wait) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
-            eprintln!("watchdog: test `{name}` still running after {limit:?}; aborting");
-            std::process::abort();
-        }
-    });
-    Guard(Some(done))
-}
-
-struct Guard(Option<mpsc::Sender<()>>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(tx) = self.0.take() {
-            let _ = tx.send(());
-        }
-    }
-}
 
 /// The two runtime flavours every behaviour is checked on, with the selector that
 /// `PLY_SELECTOR` chooses: (name, runtime).
@@ -102,61 +86,12 @@ pub(crate) async fn echo_server() -> std::net::SocketAddr {
     addr
 }
 
-/// `len` bytes that differ between seeds and positions, so a misplaced or swapped byte
-/// shows in a comparison.
-pub(crate) fn pattern(seed: usize, len: usize) -> Vec<u8> {
-    let mut x = (seed as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            // xorshift64
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-/// FNV-1a over `data`.
-pub(crate) fn checksum(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Whether this machine has IPv6 loopback.
-pub(crate) fn has_ipv6() -> bool {
-    std::net::TcpListener::bind("[::1]:0").is_ok()
-}
-
-/// How many fds this process has open now.
-pub(crate) fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Raises the soft `RLIMIT_NOFILE` to at least `want` (within the hard limit).
-///
-/// # Panics
-///
-/// If the hard limit is below `want`: the test needs that many fds.
-pub(crate) fn raise_fd_limit(want: u64) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes the limits into `lim`, a valid rlimit.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    assert_eq!(rc, 0, "getrlimit: {}", io::Error::last_os_error());
-    if lim.rlim_cur >= want {
-        return;
-    }
-    assert!(
-        lim.rlim_max >= want,
-        "this test needs {want} fds; the hard RLIMIT_NOFILE is {}",
-        lim.rlim_max
+/// A connected loopback TCP pair: (client, server side).
+pub(crate) async fn pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let (client, accepted) = futures::join!(
+        TcpStream::connect(listener.local_addr().expect("local_addr")),
+        listener.accept()
     );
-    lim.rlim_cur = want;
-    // SAFETY: setrlimit reads a valid rlimit; raising the soft limit within the hard one.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
-    assert_eq!(rc, 0, "setrlimit: {}", io::Error::last_os_error());
+    (client.expect("connect"), accepted.expect("accept").0)
 }

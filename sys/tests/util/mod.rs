@@ -1,33 +1,17 @@
-//! Helpers shared by ply-sys's behaviour tests.
-#![allow(dead_code)] // each test binary uses a different subset
+//! Helpers shared by ply-sys's behaviour tests: all of ply-test-support, re-exported so a
+//! test file writes `mod util;` and `use util::{watchdog, ...};`, and what needs
+//! ply-sys's own types.
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test binary uses a different subset"
+)]
+
+pub(crate) use ply_test_support::*;
 
 use ply_sys::{Backend, Event, Events, Selector, Socket, Token};
 use std::net::SocketAddr;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Aborts the whole test process with a message if the returned guard is not dropped
-/// within `limit`: a hang becomes a failure instead of a stuck CI run.
-pub(crate) fn watchdog(name: &'static str, limit: Duration) -> impl Drop {
-    let (done, wait) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
-            eprintln!("watchdog: test `{name}` still running after {limit:?}; aborting");
-            std::process::abort();
-        }
-    });
-    Guard(Some(done))
-}
-
-struct Guard(Option<mpsc::Sender<()>>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Some(tx) = self.0.take() {
-            let _ = tx.send(());
-        }
-    }
-}
 
 /// Every backend, so each test checks all four even without `PLY_SELECTOR`.
 pub(crate) fn backends() -> [Backend; 4] {
@@ -80,14 +64,4 @@ pub(crate) fn tcp_pair(v6: bool) -> (Socket, Socket) {
             Err(e) => panic!("accept: {e}"),
         }
     }
-}
-
-/// Whether this machine has IPv6 loopback.
-pub(crate) fn has_ipv6() -> bool {
-    Socket::tcp_listener("[::1]:0".parse().unwrap(), 1).is_ok()
-}
-
-/// How many fds this process has open now.
-pub(crate) fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
 }

@@ -436,6 +436,21 @@ impl UnixSocket {
         self.recv_with_flags(buf, 0)
     }
 
+    /// Like [`recv`](Self::recv) into a buffer that need not be initialised (for callers
+    /// that hand out uninitialised buffers, such as tokio's `ReadBuf`); returns how many
+    /// bytes were written, which are then initialised.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_uninit(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call; the
+        // kernel writes only initialised bytes, and only the first `n` of them.
+        let n =
+            cvt(unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })?;
+        Ok(n as usize)
+    }
+
     /// Like [`recv`](Self::recv) with `MSG_PEEK`.
     ///
     /// # Errors

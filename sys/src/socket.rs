@@ -221,8 +221,7 @@ impl Socket {
     ///
     /// Only if the option cannot be read (e.g. `EBADF`).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        let code: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_ERROR)?;
-        Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+        crate::socket_options::take_error(self.as_fd())
     }
 
     /// Shuts down reading, writing or both ([shutdown(2)]). `Shutdown::Write` is the

@@ -16,7 +16,8 @@
 
 use crate::addr::RawAddr;
 use crate::cvt::{cvt, cvt_fd};
-use crate::msg::{self, get_bool, getsockopt, setsockopt};
+use crate::msg;
+use crate::socket_options::{self as opt, get_bool, getsockopt, set_bool, setsockopt, ttl_arg};
 use std::io::{self, IoSliceMut};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
@@ -305,7 +306,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        msg::take_error(self.as_fd())
+        opt::take_error(self.as_fd())
     }
 
     /// `SO_BROADCAST`: allow sending to broadcast addresses.
@@ -314,12 +315,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_BROADCAST,
-            on as libc::c_int,
-        )
+        set_bool(self.as_fd(), libc::SOL_SOCKET, libc::SO_BROADCAST, on)
     }
 
     /// Whether `SO_BROADCAST` is on.
@@ -338,12 +334,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn set_reuseaddr(&self, on: bool) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            on as libc::c_int,
-        )
+        opt::set_reuseaddr(self.as_fd(), on)
     }
 
     /// `IP_ADD_MEMBERSHIP`: joins the IPv4 multicast group `group` on the interface with
@@ -424,12 +415,7 @@ impl UdpSocket {
     ///
     /// `ENOPROTOOPT` on an IPv6 socket.
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_LOOP,
-            on as libc::c_int,
-        )
+        set_bool(self.as_fd(), libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, on)
     }
 
     /// Whether `IP_MULTICAST_LOOP` is on.
@@ -450,11 +436,11 @@ impl UdpSocket {
     ///
     /// `ENOPROTOOPT` on an IPv4 socket.
     pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
-        setsockopt(
+        set_bool(
             self.as_fd(),
             libc::IPPROTO_IPV6,
             libc::IPV6_MULTICAST_LOOP,
-            on as libc::c_int,
+            on,
         )
     }
 
@@ -523,8 +509,7 @@ impl UdpSocket {
     ///
     /// `InvalidInput` above 255.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let (level, name) = self.ttl_option()?;
-        setsockopt(self.as_fd(), level, name, ttl_arg(ttl)?)
+        opt::set_ttl(self.as_fd(), ttl)
     }
 
     /// The unicast hop limit.
@@ -533,18 +518,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn ttl(&self) -> io::Result<u32> {
-        let (level, name) = self.ttl_option()?;
-        let v: libc::c_int = getsockopt(self.as_fd(), level, name)?;
-        Ok(v as u32)
-    }
-
-    fn ttl_option(&self) -> io::Result<(i32, i32)> {
-        let domain: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_DOMAIN)?;
-        Ok(if domain == libc::AF_INET6 {
-            (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS)
-        } else {
-            (libc::IPPROTO_IP, libc::IP_TTL)
-        })
+        opt::ttl(self.as_fd())
     }
 
     /// `IPV6_V6ONLY`: an IPv6 socket bound to `::` receives only IPv6, not IPv4-mapped
@@ -554,12 +528,7 @@ impl UdpSocket {
     ///
     /// `ENOPROTOOPT` on an IPv4 socket; `EINVAL` once bound.
     pub fn set_only_v6(&self, on: bool) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::IPPROTO_IPV6,
-            libc::IPV6_V6ONLY,
-            on as libc::c_int,
-        )
+        opt::set_only_v6(self.as_fd(), on)
     }
 
     /// Whether `IPV6_V6ONLY` is on.
@@ -568,7 +537,7 @@ impl UdpSocket {
     ///
     /// `ENOPROTOOPT` on an IPv4 socket.
     pub fn only_v6(&self) -> io::Result<bool> {
-        get_bool(self.as_fd(), libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)
+        opt::only_v6(self.as_fd())
     }
 
     /// `SO_RCVBUF`: the receive buffer to ask for (the kernel doubles it for bookkeeping
@@ -579,12 +548,7 @@ impl UdpSocket {
     ///
     /// `InvalidInput` above `i32::MAX`.
     pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            msg::size_arg(size)?,
-        )
+        opt::set_recv_buffer_size(self.as_fd(), size)
     }
 
     /// The receive buffer size as the kernel reports it.
@@ -593,8 +557,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn recv_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF)?;
-        Ok(v as usize)
+        opt::recv_buffer_size(self.as_fd())
     }
 
     /// `SO_SNDBUF`, doubled and capped like `SO_RCVBUF`.
@@ -603,12 +566,7 @@ impl UdpSocket {
     ///
     /// `InvalidInput` above `i32::MAX`.
     pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            msg::size_arg(size)?,
-        )
+        opt::set_send_buffer_size(self.as_fd(), size)
     }
 
     /// The send buffer size as the kernel reports it.
@@ -617,8 +575,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn send_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF)?;
-        Ok(v as usize)
+        opt::send_buffer_size(self.as_fd())
     }
 
     /// Another owned fd for the same socket (`F_DUPFD_CLOEXEC`).
@@ -638,16 +595,6 @@ fn not_multicast(addr: &std::net::IpAddr) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!("{addr} is not a multicast address"),
     )
-}
-
-fn ttl_arg(ttl: u32) -> io::Result<libc::c_int> {
-    if ttl > 255 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "ttl must be 0..=255",
-        ));
-    }
-    Ok(ttl as libc::c_int)
 }
 
 impl AsFd for UdpSocket {

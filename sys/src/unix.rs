@@ -12,7 +12,8 @@
 //! [unix(7)]: https://man7.org/linux/man-pages/man7/unix.7.html
 
 use crate::cvt::{cvt, cvt_fd};
-use crate::msg::{self, getsockopt, setsockopt, RecvMsg};
+use crate::msg::{self, RecvMsg};
+use crate::socket_options::{self as opt, getsockopt};
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
@@ -402,7 +403,7 @@ impl UnixSocket {
     ///
     /// `EBADF`.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        msg::take_error(self.as_fd())
+        opt::take_error(self.as_fd())
     }
 
     /// Shuts down reading, writing or both ([shutdown(2)]); for a stream,
@@ -609,12 +610,7 @@ impl UnixSocket {
     ///
     /// `InvalidInput` above `i32::MAX`.
     pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            msg::size_arg(size)?,
-        )
+        opt::set_recv_buffer_size(self.as_fd(), size)
     }
 
     /// The receive buffer size as the kernel reports it.
@@ -623,8 +619,7 @@ impl UnixSocket {
     ///
     /// `EBADF`.
     pub fn recv_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF)?;
-        Ok(v as usize)
+        opt::recv_buffer_size(self.as_fd())
     }
 
     /// `SO_SNDBUF`.
@@ -633,12 +628,7 @@ impl UnixSocket {
     ///
     /// `InvalidInput` above `i32::MAX`.
     pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            msg::size_arg(size)?,
-        )
+        opt::set_send_buffer_size(self.as_fd(), size)
     }
 
     /// The send buffer size as the kernel reports it.
@@ -647,8 +637,7 @@ impl UnixSocket {
     ///
     /// `EBADF`.
     pub fn send_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF)?;
-        Ok(v as usize)
+        opt::send_buffer_size(self.as_fd())
     }
 
     /// Another owned fd for the same socket (`F_DUPFD_CLOEXEC`).

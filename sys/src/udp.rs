@@ -17,6 +17,7 @@
 use crate::addr::RawAddr;
 use crate::cvt::{cvt, cvt_fd};
 use crate::msg;
+use crate::socket::data;
 use crate::socket_options::{self as opt, get_bool, getsockopt, set_bool, setsockopt, ttl_arg};
 use std::io::{self, IoSliceMut};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -161,16 +162,7 @@ impl UdpSocket {
     ///
     /// [send(2)]: https://man7.org/linux/man-pages/man2/send.2.html
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the whole call.
-        let n = cvt(unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        })?;
-        Ok(n as usize)
+        data::send(self.as_fd(), buf)
     }
 
     /// Receives one datagram and its sender ([recvfrom(2)]); a datagram longer than `buf`
@@ -247,7 +239,7 @@ impl UdpSocket {
     ///
     /// [recv(2)]: https://man7.org/linux/man-pages/man2/recv.2.html
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with_flags(buf, 0)
+        data::recv(self.as_fd(), buf, 0)
     }
 
     /// Like [`recv`](Self::recv) with `MSG_PEEK`.
@@ -256,20 +248,7 @@ impl UdpSocket {
     ///
     /// As [`recv_from`](Self::recv_from).
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with_flags(buf, libc::MSG_PEEK)
-    }
-
-    fn recv_with_flags(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
-        let n = cvt(unsafe {
-            libc::recv(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                flags,
-            )
-        })?;
-        Ok(n as usize)
+        data::recv(self.as_fd(), buf, libc::MSG_PEEK)
     }
 
     /// The local address ([getsockname(2)]).

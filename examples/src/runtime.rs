@@ -99,10 +99,10 @@ pub fn layer_table(stats: &RuntimeStats, per: Option<(u64, &str)>) -> String {
             "ply-reactor",
             "",
             vec![
-                Row::new("driver steps (polls)", r.polls),
+                Row::new("reactor turns (polls)", r.polls),
                 Row::new("events dispatched", r.events),
                 Row::new("wakers called", r.wakes),
-                Row::new("unparks of a blocked driver", r.unparks),
+                Row::new("unparks of a blocked poller", r.unparks),
                 Row::pair(
                     "fds registered / dropped",
                     r.registrations,

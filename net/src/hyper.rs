@@ -42,6 +42,7 @@
 //! # }
 //! ```
 
+use crate::stream::Duplex;
 use crate::TcpStream;
 use hyper::rt::ReadBufCursor;
 use std::future::Future;
@@ -59,7 +60,7 @@ impl hyper::rt::Read for TcpStream {
         // SAFETY: the slice is only handed to recv(2), which writes initialised bytes into
         // it and never de-initialises any.
         let unfilled = unsafe { buf.as_mut() };
-        let n = ready!(self.poll_read_uninit(cx, unfilled))?;
+        let n = ready!(self.stream().poll_read_uninit(cx, unfilled))?;
         // SAFETY: recv wrote `n` bytes at the start of the unfilled part.
         unsafe { buf.advance(n) };
         Poll::Ready(Ok(()))
@@ -72,7 +73,7 @@ impl hyper::rt::Write for TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
+        self.stream().poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -92,7 +93,7 @@ impl hyper::rt::Write for TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_priv(cx, bufs)
+        self.stream().poll_write_vectored(cx, bufs)
     }
 }
 

@@ -69,6 +69,7 @@ mod addr;
 pub mod hyper;
 mod runtime;
 pub mod signal;
+mod stream;
 mod tcp;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;

@@ -549,7 +549,7 @@ fn connect_timeout_gives_up_on_a_listener_whose_queue_is_full() {
 fn streams_work_without_a_runtime() {
     let _w = watchdog("no runtime", Duration::from_secs(30));
     // Someone else's executor and no ply runtime at all: the reactor and the timer fall
-    // back to their own driver threads.
+    // back to their own threads (the reactor thread and the timer thread).
     futures::executor::block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -120,6 +120,48 @@ fn tokio_io_traits_work_on_the_stream_and_every_half() {
     }
 }
 
+/// The Unix stream shares TCP's stream layer, so it and its halves have the same tokio
+/// impls: a transfer through the stream, a shared reference and the owned halves; and an
+/// owned write half shut down through `poll_shutdown` reunites with its read half into a
+/// stream that still reads (the half-close was one-way, and the drop in `reunite` did not
+/// shut anything down again).
+#[test]
+fn tokio_io_traits_work_on_unix_streams_and_their_halves() {
+    let _w = watchdog("tokio io traits, unix", Duration::from_secs(60));
+    for (flavor, rt) in runtimes() {
+        rt.block_on(async {
+            let data = util::pattern(16, 1 << 20);
+
+            let (a, b) = ply_net::UnixStream::pair().unwrap();
+            assert!(through(a, b, &data).await == data, "{flavor}: unix stream");
+
+            let (a, b) = ply_net::UnixStream::pair().unwrap();
+            assert!(
+                through(&a, &b, &data).await == data,
+                "{flavor}: &unix stream"
+            );
+
+            let (a, b) = ply_net::UnixStream::pair().unwrap();
+            let (ar, mut aw) = a.into_split();
+            let (mut br, mut bw) = b.into_split();
+            AsyncWriteExt::shutdown(&mut aw).await.unwrap();
+            let mut got = Vec::new();
+            within(LIMIT, "end of stream", br.read_to_end(&mut got))
+                .await
+                .unwrap();
+            assert!(got.is_empty(), "{flavor}: {got:?}");
+            // The other direction still works, after the halves are put back together.
+            let a = ar.reunite(aw).expect("halves of one stream reunite");
+            AsyncWriteExt::write_all(&mut bw, b"back").await.unwrap();
+            let mut buf = [0; 4];
+            within(LIMIT, "a read after reunite", a.read_exact(&mut buf))
+                .await
+                .unwrap();
+            assert_eq!(&buf, b"back", "{flavor}");
+        });
+    }
+}
+
 /// The chat server: accepts `clients` connections, greets each with `welcome N`, then
 /// sends every line any client says to all of them as `N: line`. Returns when every client
 /// has gone.

@@ -3,16 +3,16 @@
 //!
 //! # Who touches what
 //!
-//! - The driver, inside [`Reactor::poll`](crate::Reactor::poll), calls
+//! - The poller, inside [`Reactor::poll`](crate::Reactor::poll), calls
 //!   [`IoState::set_and_take`]: it first sets readiness in the word, then takes the
 //!   wakers of the directions that became ready (under the slot lock) and hands them back
 //!   to be called after every lock is released.
 //! - A task, in [`IoState::poll_ready`], reads the word; if its direction is not ready it
 //!   stores its waker (under the slot lock) and then reads the word *again*.
 //!
-//! That order rules out the lost wake-up: either the driver's lock comes after the
-//! task's store (the driver finds and wakes the waker), or it comes before, and then the
-//! driver's `set`, made before its lock, is visible to the task's second read, which
+//! That order rules out the lost wake-up: either the poller's lock comes after the
+//! task's store (the poller finds and wakes the waker), or it comes before, and then the
+//! poller's `set`, made before its lock, is visible to the task's second read, which
 //! happens after the task took the same lock. The loom model `loom_waker_slot` checks it.
 //!
 //! # Waiters per direction
@@ -120,7 +120,7 @@ impl IoState {
         Poll::Pending
     }
 
-    /// Driver side: sets `ready` at `tick`, then moves the wakers of the directions now
+    /// Poller side: sets `ready` at `tick`, then moves the wakers of the directions now
     /// ready into `out`, to be called once no lock is held.
     pub(crate) fn set_and_take(&self, tick: u64, ready: u64, out: &mut Vec<Waker>) {
         self.readiness.set(tick, ready);

@@ -5,7 +5,7 @@
 //! - [`Reactor`]: owns a [`ply_sys::Selector`] (any backend) and a table from tokens to
 //!   registrations (O(1) lookup, no allocation per I/O operation), and turns each event
 //!   into waker calls, outside every lock. Driven by [`Reactor::poll`], a step any thread
-//!   may take, one at a time, or by the lazily started global driver thread of
+//!   may take, one at a time, or by the lazily started reactor thread of
 //!   [`Reactor::global`], so I/O just works under `futures::executor::block_on` or inside
 //!   another runtime. No "no reactor running" panic anywhere.
 //! - [`Registration`]: an fd registered once, edge-triggered, with readiness per

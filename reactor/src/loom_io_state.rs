@@ -22,7 +22,7 @@ fn flag_waker() -> (std::sync::Arc<Flag>, Waker) {
     (flag.clone(), Waker::from(flag))
 }
 
-/// A task registers its waker while the driver sets readiness and takes wakers: either
+/// A task registers its waker while the poller sets readiness and takes wakers: either
 /// the task sees readiness or its waker is called.
 #[test]
 fn loom_waker_slot_register_vs_wake() {
@@ -30,7 +30,7 @@ fn loom_waker_slot_register_vs_wake() {
         let io = Arc::new(IoState::new());
         let (flag, waker) = flag_waker();
 
-        let driver = {
+        let poller = {
             let io = io.clone();
             loom::thread::spawn(move || {
                 let mut out = Vec::new();
@@ -42,12 +42,12 @@ fn loom_waker_slot_register_vs_wake() {
         };
         let mut cx = Context::from_waker(&waker);
         let ready = io.poll_ready(Direction::Read, &mut cx).is_ready();
-        driver.join().unwrap();
+        poller.join().unwrap();
         assert!(ready || flag.0.load(Ordering::SeqCst), "lost wake-up");
     });
 }
 
-/// Two tasks wait on the same direction while the driver sets readiness: each of them
+/// Two tasks wait on the same direction while the poller sets readiness: each of them
 /// either sees readiness or is woken.
 #[test]
 fn loom_waker_slot_two_waiters() {
@@ -63,7 +63,7 @@ fn loom_waker_slot_two_waiters() {
                     .is_ready()
             })
         };
-        let driver = {
+        let poller = {
             let io = io.clone();
             loom::thread::spawn(move || {
                 let mut out = Vec::new();
@@ -77,7 +77,7 @@ fn loom_waker_slot_two_waiters() {
             .poll_ready(Direction::Read, &mut Context::from_waker(&w1))
             .is_ready();
         let theirs = other_task.join().unwrap();
-        driver.join().unwrap();
+        poller.join().unwrap();
         assert!(mine || first.0.load(Ordering::SeqCst), "first waiter lost");
         assert!(
             theirs || second.0.load(Ordering::SeqCst),

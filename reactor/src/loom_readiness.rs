@@ -4,7 +4,7 @@
 use crate::loom::sync::Arc;
 use crate::readiness::{next_tick, Clear, ReadinessWord, READABLE};
 
-/// The driver sets readiness (new tick) while a task clears what it saw at the old tick:
+/// The poller sets readiness (new tick) while a task clears what it saw at the old tick:
 /// the new event is never erased. The ticks straddle the old 16-bit wrap (0xffff, then
 /// 0x1_0000), where a 16-bit tick would have read 0xffff then 0.
 #[test]
@@ -23,7 +23,7 @@ fn loom_readiness_word_set_vs_clear() {
                 (seen.tick(), cleared)
             })
         };
-        word.set(NEW, READABLE); // the driver: a new edge
+        word.set(NEW, READABLE); // the poller: a new edge
         let (seen_tick, cleared) = task.join().unwrap();
 
         let last = word.load();

@@ -1,11 +1,11 @@
-//! loom model of the driver's wait state ([`wait_state`](crate::wait_state)). Run with
+//! loom model of the poller's wait state ([`wait_state`](crate::wait_state)). Run with
 //! `LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom" cargo test --release -p ply-reactor --lib -- loom`.
 
 use crate::loom::sync::atomic::{AtomicU8, Ordering};
 use crate::loom::sync::Arc;
 use crate::wait_state::{Begin, Unpark, WaitState};
 
-/// A wake arriving around a driver's wait is never lost: the wait either does not block
+/// A wake arriving around a poller's wait is never lost: the wait either does not block
 /// or is ended through the selector; a wake after the wait is kept for the next one.
 #[test]
 fn loom_unpark_vs_park() {

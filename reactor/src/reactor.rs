@@ -1,4 +1,4 @@
-//! The reactor: a selector, a table from tokens to registrations, and the driver step.
+//! The reactor: a selector, a table from tokens to registrations, and the reactor turn.
 
 use crate::builder::Builder;
 use crate::coop::Budget;
@@ -17,7 +17,7 @@ use std::os::fd::RawFd;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-/// How many events one driver step takes from the kernel at most; more wait for the next.
+/// How many events one reactor turn takes from the kernel at most; more wait for the next.
 const EVENTS_PER_POLL: usize = 1024;
 
 /// Low bits of a token: the slot index. High bits: the slot's generation, so an event
@@ -32,8 +32,8 @@ const MAX_REGISTRATIONS: usize = INDEX_MASK;
 ///
 /// A `Reactor` is a cheap handle (clone it freely) to one [`Selector`] and the table of
 /// its registrations. It does not run by itself: some thread must call
-/// [`poll`](Self::poll) in a loop, or use [`Reactor::global`], which has its own driver
-/// thread. ply-net's runtime drives its reactor from the executor's parker, with the next
+/// [`poll`](Self::poll) in a loop, or use [`Reactor::global`], which has its own reactor
+/// thread. ply-net's runtime takes its reactor turns in its driver, the executor's parker, with the next
 /// timer deadline as the timeout.
 ///
 /// # Wakers that panic
@@ -42,8 +42,8 @@ const MAX_REGISTRATIONS: usize = INDEX_MASK;
 /// [`shutdown`](Self::shutdown), and when a registration is dropped. A panic in one of
 /// them is caught, counted in [`ReactorStats::waker_panics`], handed to the hook given to
 /// [`Builder::on_waker_panic`] (if any; the reactor prints nothing), and the remaining
-/// wakers of the batch are still called; the driver step
-/// returns normally. So a broken waker cannot kill [`Reactor::global`]'s driver thread or
+/// wakers of the batch are still called; the reactor turn
+/// returns normally. So a broken waker cannot kill [`Reactor::global`]'s reactor thread or
 /// a runtime's worker, and cannot strand the tasks woken after it. The task behind the
 /// panicking waker is not woken (its waker is gone); that is its executor's bug to fix.
 ///
@@ -60,12 +60,12 @@ const MAX_REGISTRATIONS: usize = INDEX_MASK;
 /// let (r, w) = ply_sys::pipe()?;
 /// let r = Async::new_in(std::fs::File::from(r), &reactor)?;
 ///
-/// let driver = reactor.clone();
+/// let poller = reactor.clone();
 /// let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
 /// let stop2 = stop.clone();
 /// let t = std::thread::spawn(move || {
 ///     while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
-///         driver.poll(Some(Duration::from_millis(10))).unwrap();
+///         poller.poll(Some(Duration::from_millis(10))).unwrap();
 ///     }
 /// });
 ///
@@ -87,7 +87,7 @@ pub struct Reactor {
 struct Inner {
     selector: Selector,
     table: Mutex<Table>,
-    driver: Mutex<Driver>,
+    turn: Mutex<Turn>,
     wait_state: WaitState,
     counters: Counters,
     /// The executor's budget, spent by every ready poll; `None`: never throttle.
@@ -120,8 +120,8 @@ struct Slot {
     io: Option<Arc<IoState>>,
 }
 
-/// What one driver step reuses, so a step allocates nothing in steady state.
-struct Driver {
+/// What one reactor turn reuses, so a turn allocates nothing in steady state.
+struct Turn {
     events: Events,
     wakers: Vec<Waker>,
     tick: u64,
@@ -142,7 +142,7 @@ struct Counters {
 /// What a [`Reactor`] has done so far; read at any time with [`Reactor::stats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReactorStats {
-    /// Driver steps taken: one selector wait each.
+    /// Reactor turns taken: one selector wait each.
     pub polls: u64,
     /// Events the selector delivered.
     pub events: u64,
@@ -152,14 +152,14 @@ pub struct ReactorStats {
     pub registrations: u64,
     /// Registrations dropped.
     pub deregistrations: u64,
-    /// Wakes that had to write the selector's eventfd (a driver was blocked).
+    /// Wakes that had to write the selector's eventfd (a poller was blocked).
     pub unparks: u64,
     /// Wakers whose `wake` or `drop` panicked when the reactor called them. The panic was
     /// caught and the reactor carried on; see [`Reactor`]'s "Wakers that panic".
     pub waker_panics: u64,
     /// Selector waits that failed (`ENOMEM` from `epoll_wait`). [`Reactor::poll`] returns
-    /// the error to its caller; this count is how a driver that cannot return it (the
-    /// global driver thread, a runtime's parker) reports it.
+    /// the error to its caller; this count is how a poller that cannot return it (the
+    /// reactor thread, a runtime's parker) reports it.
     pub wait_errors: u64,
 }
 
@@ -214,7 +214,7 @@ impl Reactor {
             inner: Arc::new(Inner {
                 selector,
                 table: Mutex::new(Table::default()),
-                driver: Mutex::new(Driver {
+                turn: Mutex::new(Turn {
                     events: Events::with_capacity(EVENTS_PER_POLL),
                     wakers: Vec::with_capacity(64),
                     tick: 0,
@@ -236,7 +236,7 @@ impl Reactor {
         }
     }
 
-    /// The process-wide fallback reactor, started on first use, with its own driver
+    /// The process-wide fallback reactor, started on first use, with its own reactor
     /// thread (named `ply-reactor`) that waits in the selector with no timeout. This is
     /// what [`Async::new`](crate::Async::new) uses when no reactor is
     /// [entered](Self::enter), so I/O works under any executor
@@ -258,14 +258,14 @@ impl Reactor {
             return Ok(r.clone());
         }
         let reactor = Reactor::new()?;
-        let driver = reactor.clone();
+        let poller = reactor.clone();
         std::thread::Builder::new()
             .name("ply-reactor".into())
             .spawn(move || loop {
                 // `poll` catches every waker's panic itself; this second net keeps the one
                 // thread every `Async` of the process depends on alive whatever happens.
                 let step =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| driver.poll(None)));
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poller.poll(None)));
                 match step {
                     Ok(Ok(_)) => {}
                     Ok(Err(_)) => {
@@ -273,7 +273,7 @@ impl Reactor {
                         // `poll` counted it in `ReactorStats::wait_errors`.
                         std::thread::sleep(Duration::from_millis(10));
                     }
-                    Err(_) => bump(&driver.inner.counters.waker_panics, 1),
+                    Err(_) => bump(&poller.inner.counters.waker_panics, 1),
                 }
             })?;
         let _ = GLOBAL.set(reactor.clone());
@@ -342,12 +342,12 @@ impl Reactor {
     }
 
     pub(crate) fn rearm(&self, fd: RawFd, token: Token, interest: Interest) {
-        // Only fails if waking a waiting driver fails; the driver's next wait then
+        // Only fails if waking a waiting poller fails; the poller's next wait then
         // re-reads the armed set anyway.
         let _ = self.inner.selector.rearm(fd, token, interest);
     }
 
-    /// One driver step: waits for events (up to `timeout`; `None` for no limit), sets
+    /// One reactor turn: waits for events (up to `timeout`; `None` for no limit), sets
     /// readiness and calls the wakers of the tasks waiting for it, outside every lock.
     /// Returns how many wakers it called.
     ///
@@ -359,8 +359,8 @@ impl Reactor {
     ///
     /// What the selector wait reports (e.g. `ENOMEM`); never `EINTR`.
     pub fn poll(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let mut driver = self.inner.driver.lock();
-        self.poll_locked(&mut driver, timeout)
+        let mut turn = self.inner.turn.lock();
+        self.poll_locked(&mut turn, timeout)
     }
 
     /// Like [`poll`](Self::poll), but returns `None` at once if another thread is
@@ -370,51 +370,51 @@ impl Reactor {
     ///
     /// As [`poll`](Self::poll).
     pub fn try_poll(&self, timeout: Option<Duration>) -> Option<io::Result<usize>> {
-        let mut driver = self.inner.driver.try_lock()?;
-        Some(self.poll_locked(&mut driver, timeout))
+        let mut turn = self.inner.turn.try_lock()?;
+        Some(self.poll_locked(&mut turn, timeout))
     }
 
-    fn poll_locked(&self, driver: &mut Driver, timeout: Option<Duration>) -> io::Result<usize> {
+    fn poll_locked(&self, turn: &mut Turn, timeout: Option<Duration>) -> io::Result<usize> {
         let inner = &*self.inner;
         let timeout = match inner.wait_state.begin() {
             Begin::Block => timeout,
             Begin::DontBlock => Some(Duration::ZERO),
         };
-        let res = inner.selector.select(&mut driver.events, timeout);
+        let res = inner.selector.select(&mut turn.events, timeout);
         inner.wait_state.end();
         if let Err(e) = res {
             bump(&inner.counters.wait_errors, 1);
             return Err(e);
         }
         bump(&inner.counters.polls, 1);
-        bump(&inner.counters.events, driver.events.len() as u64);
+        bump(&inner.counters.events, turn.events.len() as u64);
 
-        driver.tick = next_tick(driver.tick);
-        let tick = driver.tick;
+        turn.tick = next_tick(turn.tick);
+        let tick = turn.tick;
         {
             let table = inner.table.lock();
-            for event in driver.events.iter() {
+            for event in turn.events.iter() {
                 if let Some(io) = table.get(event.token()) {
-                    io.set_and_take(tick, from_event(event), &mut driver.wakers);
+                    io.set_and_take(tick, from_event(event), &mut turn.wakers);
                 }
             }
         }
-        let n = driver.wakers.len();
+        let n = turn.wakers.len();
         bump(&inner.counters.wakes, n as u64);
         // Each wake is caught on its own: a panicking waker neither unwinds out of the
-        // driver step nor keeps the wakers after it from being called.
-        for waker in driver.wakers.drain(..) {
+        // reactor turn nor keeps the wakers after it from being called.
+        for waker in turn.wakers.drain(..) {
             wake::wake(waker, inner.waker_panic_report());
         }
         Ok(n)
     }
 
-    /// Ends a driver's wait in progress, or makes the next one return at once. Cheap when
+    /// Ends a poller's wait in progress, or makes the next one return at once. Cheap when
     /// no thread is waiting (no syscall); safe from any thread.
     pub fn wake(&self) {
         if self.inner.wait_state.unpark() == Unpark::WakeSelector {
             bump(&self.inner.counters.unparks, 1);
-            // Fails only on a broken eventfd; the driver would then return at its timeout.
+            // Fails only on a broken eventfd; the poller would then return at its timeout.
             let _ = self.inner.selector.wake();
         }
     }

@@ -2,8 +2,9 @@
 //!
 //! One `AtomicU64` per registered fd. Two parties touch it:
 //!
-//! - the **driver** (whoever is inside [`Reactor::poll`](crate::Reactor::poll)) ORs in the
-//!   directions an event reported and stamps the word with the driver's current *tick* (a
+//! - the **poller** (whoever is taking a reactor turn, inside
+//!   [`Reactor::poll`](crate::Reactor::poll): a runtime's driver, or the reactor thread) ORs in the
+//!   directions an event reported and stamps the word with the poller's current *tick* (a
 //!   counter bumped once per wait) — [`ReadinessWord::set`];
 //! - a **task** that saw readiness, tried the operation and got `WouldBlock` clears the
 //!   direction again — [`ReadinessWord::clear`] — but only if the tick is still the one it
@@ -11,7 +12,7 @@
 //!
 //! The tick is what prevents the classic lost wake-up. Without it: the task reads
 //! "readable" (tick 5), reads the socket and gets `WouldBlock`; meanwhile a packet
-//! arrives and the driver sets "readable" again (tick 6); then the task clears
+//! arrives and the poller sets "readable" again (tick 6); then the task clears
 //! "readable", erasing the new event, and sleeps forever since the kernel will not report
 //! that edge twice. With it, the clear sees tick 6 ≠ 5 and leaves the bit alone, so the
 //! task's next poll finds the fd readable and tries again.
@@ -28,15 +29,15 @@
 //! # Why 56 bits
 //!
 //! The clear compares ticks for equality, so it is fooled only if a task holds a stale
-//! tick while the driver goes round the whole tick space and lands on the same value with
-//! a new event for this fd. With 16 bits that took 65,536 driver turns, a few tenths of a
+//! tick while the poller goes round the whole tick space and lands on the same value with
+//! a new event for this fd. With 16 bits that took 65,536 reactor turns, a few tenths of a
 //! second for a busy runtime, and a preempted task could then erase a newer event (a lost
-//! wake-up). With 56 bits, at one driver turn per microsecond (faster than any
+//! wake-up). With 56 bits, at one reactor turn per microsecond (faster than any
 //! `epoll_wait` loop), going round takes 2^56 µs ≈ 7.2 × 10^10 s, about 2,284 years: aliasing
 //! is impossible in practice. The arithmetic is [`next_tick`] and [`Snapshot::with_cleared`],
 //! both pure and table-tested.
 //!
-//! Only the driver sets readiness bits and the tick; only tasks clear readiness bits, and
+//! Only the poller sets readiness bits and the tick; only tasks clear readiness bits, and
 //! only with a matching tick; [`SHUTDOWN`] is set once, by the reactor's shutdown, and
 //! never cleared.
 
@@ -66,7 +67,7 @@ pub(crate) const TICK_BITS: u32 = u64::BITS - TICK_SHIFT;
 pub(crate) const TICK_MAX: u64 = (1 << TICK_BITS) - 1;
 const TICK_MASK: u64 = TICK_MAX << TICK_SHIFT;
 
-/// The driver's tick after `tick`: one more, wrapping to 0 after [`TICK_MAX`].
+/// The poller's tick after `tick`: one more, wrapping to 0 after [`TICK_MAX`].
 pub(crate) const fn next_tick(tick: u64) -> u64 {
     tick.wrapping_add(1) & TICK_MAX
 }
@@ -93,8 +94,8 @@ impl Snapshot {
         self.0 & SHUTDOWN != 0
     }
 
-    /// The word after the driver reports `ready` at `tick`: bits added, tick replaced.
-    /// Bits of `tick` above [`TICK_BITS`] are dropped (the driver never makes such a tick:
+    /// The word after the poller reports `ready` at `tick`: bits added, tick replaced.
+    /// Bits of `tick` above [`TICK_BITS`] are dropped (the poller never makes such a tick:
     /// see [`next_tick`]).
     pub(crate) fn with_set(self, tick: u64, ready: u64) -> Snapshot {
         let bits = (self.0 & !TICK_MASK) | (ready & READY_MASK);
@@ -127,14 +128,14 @@ impl ReadinessWord {
         ReadinessWord(AtomicU64::new(0))
     }
 
-    /// Reads the word. Acquire pairs with the Release of `set`, so whatever the driver
+    /// Reads the word. Acquire pairs with the Release of `set`, so whatever the poller
     /// did before setting (nothing today, but the order is part of the contract) is
     /// visible to the task that sees the bit.
     pub(crate) fn load(&self) -> Snapshot {
         Snapshot(self.0.load(Ordering::Acquire))
     }
 
-    /// Driver side: ORs in `ready` and stamps `tick`.
+    /// Poller side: ORs in `ready` and stamps `tick`.
     pub(crate) fn set(&self, tick: u64, ready: u64) {
         let mut cur = self.0.load(Ordering::Relaxed);
         loop {
@@ -157,7 +158,7 @@ impl ReadinessWord {
             let Some(new) = Snapshot(cur).with_cleared(tick, ready) else {
                 return Clear::Stale;
             };
-            // If the driver set a new tick between our load and this CAS, the CAS fails
+            // If the poller set a new tick between our load and this CAS, the CAS fails
             // and the retry sees the new tick: the new event is never erased.
             match self
                 .0
@@ -250,7 +251,7 @@ mod tests {
         }
     }
 
-    /// The tick arithmetic: the driver's next tick, and whether a clear carrying the tick a
+    /// The tick arithmetic: the poller's next tick, and whether a clear carrying the tick a
     /// task saw matches the tick in the word now. The 16-bit tick this replaced made a
     /// tick 65,536 turns later compare equal; it must not.
     #[test]
@@ -292,7 +293,7 @@ mod tests {
         assert_eq!(TICK_BITS, 56);
     }
 
-    /// The figure the docs state: at one driver turn per microsecond, the 56-bit tick
+    /// The figure the docs state: at one reactor turn per microsecond, the 56-bit tick
     /// takes over 2,000 years to come round.
     #[test]
     fn the_tick_takes_millennia_to_wrap() {

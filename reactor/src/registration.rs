@@ -22,7 +22,7 @@ use std::task::{ready, Context, Poll};
 /// 2. Try the operation. If it returns `WouldBlock`, hand the event back to
 ///    [`clear_readiness`](Self::clear_readiness) and poll again.
 ///
-/// The event carries the driver's tick from when readiness was set. The clear only
+/// The event carries the poller's tick from when readiness was set. The clear only
 /// erases readiness if no newer event arrived since, so readiness that comes between the
 /// `WouldBlock` and the clear is never lost. Spurious readiness is possible; treat an
 /// event as a hint to try.

@@ -1,7 +1,7 @@
-//! The driver's wait state: one word saying whether a thread is blocked in the selector,
+//! The poller's wait state: one word saying whether a thread is blocked in the selector,
 //! so that waking it costs a syscall only when one is.
 //!
-//! A thread that drives the reactor (ply-net's parker, or the fallback driver thread) may
+//! A thread that takes reactor turns (ply-net's driver, or the fallback reactor thread) may
 //! sleep in `epoll_wait` for a long time. Another thread that has new work for it calls
 //! [`Reactor::wake`](crate::Reactor::wake). Writing the selector's eventfd is a syscall
 //! (about a microsecond), so the state word below records whether anyone is blocked, and
@@ -13,7 +13,7 @@
 //! | [`POLLING`] | a thread is in the selector wait, or about to be |
 //! | [`NOTIFIED`] | a wake arrived that no wait has consumed yet |
 //!
-//! Transitions: the driver swaps in `POLLING` before it waits ([`WaitState::begin`]); if
+//! Transitions: the poller swaps in `POLLING` before it waits ([`WaitState::begin`]); if
 //! it swapped out `NOTIFIED`, a wake came first and it waits with a zero timeout. After
 //! the wait it swaps in `IDLE` ([`WaitState::end`]). A waker swaps in `NOTIFIED`
 //! ([`WaitState::unpark`]) and writes the eventfd only if it swapped out `POLLING`. Every
@@ -29,7 +29,7 @@ pub(crate) const POLLING: u8 = 1;
 /// A wake is pending.
 pub(crate) const NOTIFIED: u8 = 2;
 
-/// What the driver should do with its timeout, from [`WaitState::begin`].
+/// What the poller should do with its timeout, from [`WaitState::begin`].
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Begin {
@@ -57,7 +57,7 @@ impl WaitState {
         WaitState(AtomicU8::new(IDLE))
     }
 
-    /// Driver, before the selector wait.
+    /// Poller, before the selector wait.
     pub(crate) fn begin(&self) -> Begin {
         // AcqRel: acquire whatever the waker published before its wake (new tasks), and
         // release POLLING so a waker that sees it knows to write the eventfd.
@@ -67,14 +67,14 @@ impl WaitState {
         }
     }
 
-    /// Driver, after the selector wait.
+    /// Poller, after the selector wait.
     pub(crate) fn end(&self) {
         // A NOTIFIED swapped out here came during the wait, from a waker that saw POLLING
         // and wrote the eventfd: the wait has ended (or the next one will return at once).
         self.0.swap(IDLE, Ordering::AcqRel);
     }
 
-    /// Any thread: asks the driver to return from (or not enter) its wait.
+    /// Any thread: asks the poller to return from (or not enter) its wait.
     pub(crate) fn unpark(&self) -> Unpark {
         match self.0.swap(NOTIFIED, Ordering::AcqRel) {
             POLLING => Unpark::WakeSelector,

@@ -2,9 +2,9 @@
 //!
 //! A [`Waker`] is foreign code: its `wake` and its `drop` run whatever the executor (or a
 //! hand-written future) put behind it, and either may panic. The reactor calls wakers on
-//! threads it does not own the fate of: the global driver thread, a runtime's worker in
+//! threads it does not own the fate of: the reactor thread, a runtime's worker in
 //! its parker, whoever called [`Reactor::shutdown`](crate::Reactor::shutdown). Were a
-//! panic to unwind out of there, it would kill the global driver thread (after which no
+//! panic to unwind out of there, it would kill the reactor thread (after which no
 //! `Async` in the process is ever woken again) or abandon the rest of a batch of wakes
 //! (whose tasks would then sleep forever).
 //!

@@ -23,8 +23,8 @@ fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 }
 
 #[test]
-fn a_panicking_waker_does_not_kill_the_global_driver_thread() {
-    let _guard = watchdog("global driver survives", Duration::from_secs(60));
+fn a_panicking_waker_does_not_kill_the_reactor_thread() {
+    let _guard = watchdog("reactor thread survives", Duration::from_secs(60));
     let global = Reactor::global().unwrap();
     let before = global.stats().waker_panics;
 
@@ -41,7 +41,7 @@ fn a_panicking_waker_does_not_kill_the_global_driver_thread() {
         global.stats().waker_panics > before
     });
 
-    // The driver thread is alive: a normal read through it completes.
+    // The reactor thread is alive: a normal read through it completes.
     let (r, w) = ply_sys::pipe().unwrap();
     let mut reader = Async::new_in(File::from(r), &global).unwrap();
     let mut writer = Async::new_in(File::from(w), &global).unwrap();
@@ -51,7 +51,7 @@ fn a_panicking_waker_does_not_kill_the_global_driver_thread() {
             reader.read_exact(&mut buf).await.map(|()| buf)
         };
         let write = async {
-            // Let the reader wait first, so the driver thread must wake it.
+            // Let the reader wait first, so the reactor thread must wake it.
             std::thread::sleep(Duration::from_millis(20));
             writer.write_all(b"hello").await
         };
@@ -71,7 +71,7 @@ fn one_panicking_waker_does_not_stop_the_wakes_after_it() {
     let reader2 = Async::new_in(File::from(r2), &reactor).unwrap();
 
     // Two waiters on one direction (the panicking one first) and one on another fd: all
-    // in the same driver step's batch.
+    // in the same reactor turn's batch.
     let flag = Arc::new(Flag(AtomicBool::new(false)));
     let flag2 = Arc::new(Flag(AtomicBool::new(false)));
     let panicking = panicking_waker();
@@ -95,7 +95,7 @@ fn one_panicking_waker_does_not_stop_the_wakes_after_it() {
             Instant::now() < deadline,
             "the wakes after the panic were lost"
         );
-        // The driver step returns normally despite the panic inside it.
+        // The reactor turn returns normally despite the panic inside it.
         woken += reactor.poll(Some(Duration::from_millis(100))).unwrap();
     }
     assert_eq!(woken, 3);

@@ -1,4 +1,4 @@
-//! Registrations come and go while tasks wait and drivers poll.
+//! Registrations come and go while tasks wait and pollers take turns.
 
 mod util;
 
@@ -77,12 +77,12 @@ fn deregistering_while_a_waker_is_pending_drops_it_quietly() {
 fn dropping_a_registration_on_another_thread_while_the_reactor_polls() {
     let _w = watchdog("drop_while_polling", Duration::from_secs(60));
     let reactor = Reactor::new().unwrap();
-    let _driver = drive(&reactor);
+    let _poller = drive(&reactor);
     for _ in 0..500 {
         let (c, s) = std_tcp_pair();
         let c = Async::new_in(c, &reactor).unwrap();
         let s = Async::new_in(s, &reactor).unwrap();
-        // The drops race the driver's waits and event dispatch.
+        // The drops race the poller's waits and event dispatch.
         std::thread::scope(|scope| {
             scope.spawn(move || drop(c));
             scope.spawn(move || drop(s));
@@ -96,8 +96,8 @@ fn dropping_a_registration_on_another_thread_while_the_reactor_polls() {
 fn registering_during_a_blocking_poll_takes_effect_at_once() {
     let _w = watchdog("register_during_poll", Duration::from_secs(60));
     let reactor = Reactor::new().unwrap();
-    // The driver waits with no timeout: a registration must not need it to return.
-    let _driver = drive(&reactor);
+    // The poller waits with no timeout: a registration must not need it to return.
+    let _poller = drive(&reactor);
     std::thread::sleep(Duration::from_millis(20));
     let (c, s) = std_tcp_pair();
     let s = Async::new_in(s, &reactor).unwrap();
@@ -175,7 +175,7 @@ fn into_inner_deregisters_and_returns_the_io() {
     // And it can be registered again.
     let mut again = Async::new_in(file, &reactor).unwrap();
     ply_sys::write(w.as_fd(), b"y").unwrap();
-    let _driver = drive(&reactor);
+    let _poller = drive(&reactor);
     futures::executor::block_on(again.read_exact(&mut b)).unwrap();
     assert_eq!(&b, b"y");
 }

@@ -52,7 +52,7 @@ fn a_plain_thread_drives_an_explicit_reactor() {
     let _w = watchdog("explicit", Duration::from_secs(60));
     let reactor = Reactor::new().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let driver = {
+    let poller = {
         let (reactor, stop) = (reactor.clone(), stop.clone());
         std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
@@ -76,14 +76,14 @@ fn a_plain_thread_drives_an_explicit_reactor() {
     assert_eq!(reactor.registrations(), 0);
     let stats = reactor.stats();
     assert!(
-        // Every read depended on readiness the driver set from a kernel event (whether
+        // Every read depended on readiness the poller set from a kernel event (whether
         // the task had to sleep for it, and so be woken, depends on timing).
         stats.events >= 1 && stats.registrations == 2 && stats.deregistrations == 2,
         "{stats:?}"
     );
     stop.store(true, Ordering::SeqCst);
     reactor.wake();
-    driver.join().unwrap();
+    poller.join().unwrap();
 }
 
 #[test]

@@ -1,6 +1,6 @@
-//! What the datagram and Unix-domain sockets share: socket options on any fd, and
-//! [sendmsg(2)]/[recvmsg(2)] with an address, the `MSG_TRUNC` report and `SCM_RIGHTS`
-//! fd passing ([unix(7)], [cmsg(3)]).
+//! What the datagram and Unix-domain sockets share: [sendmsg(2)]/[recvmsg(2)] with an
+//! address, the `MSG_TRUNC` report and `SCM_RIGHTS` fd passing ([unix(7)], [cmsg(3)]).
+//! (Their socket options are in `socket_options.rs`, with TCP's.)
 //!
 //! # Passing fds
 //!
@@ -23,83 +23,6 @@ use crate::cvt::cvt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-
-/// Plain-data option values: any bit pattern the kernel writes is a valid value.
-///
-/// # Safety
-///
-/// Implementors must be `repr(C)` plain data for which every bit pattern (all-zero
-/// included) is a valid value.
-pub(crate) unsafe trait Pod: Copy {}
-
-// SAFETY: integers and the kernel's plain C option structs have no invalid bit patterns.
-unsafe impl Pod for libc::c_int {}
-// SAFETY: as above.
-unsafe impl Pod for libc::ip_mreq {}
-// SAFETY: as above.
-unsafe impl Pod for libc::ipv6_mreq {}
-// SAFETY: as above.
-unsafe impl Pod for libc::ucred {}
-
-/// [setsockopt(2)] on any socket fd with a plain-data value.
-///
-/// [setsockopt(2)]: https://man7.org/linux/man-pages/man2/setsockopt.2.html
-pub(crate) fn setsockopt<T: Pod>(
-    fd: BorrowedFd<'_>,
-    level: i32,
-    name: i32,
-    value: T,
-) -> io::Result<()> {
-    // SAFETY: `value` is a live plain-data value of exactly `size_of::<T>()` bytes for the
-    // whole call; the kernel only reads it.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&value as *const T).cast(),
-            mem::size_of::<T>() as libc::socklen_t,
-        )
-    })?;
-    Ok(())
-}
-
-/// [getsockopt(2)] on any socket fd into a plain-data value.
-///
-/// [getsockopt(2)]: https://man7.org/linux/man-pages/man2/getsockopt.2.html
-pub(crate) fn getsockopt<T: Pod>(fd: BorrowedFd<'_>, level: i32, name: i32) -> io::Result<T> {
-    // SAFETY: `T: Pod`, so all-zero is a valid value.
-    let mut value: T = unsafe { mem::zeroed() };
-    let mut len = mem::size_of::<T>() as libc::socklen_t;
-    // SAFETY: `value` is writable for `len` bytes and `len` is in/out, as required.
-    cvt(unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&mut value as *mut T).cast(),
-            &mut len,
-        )
-    })?;
-    Ok(value)
-}
-
-/// A boolean option (`c_int` 0 or 1).
-pub(crate) fn get_bool(fd: BorrowedFd<'_>, level: i32, name: i32) -> io::Result<bool> {
-    Ok(getsockopt::<libc::c_int>(fd, level, name)? != 0)
-}
-
-/// A buffer size as the `c_int` the kernel takes.
-pub(crate) fn size_arg(size: usize) -> io::Result<libc::c_int> {
-    libc::c_int::try_from(size)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "buffer size too large"))
-}
-
-/// `SO_ERROR`: takes the pending error, clearing it.
-pub(crate) fn take_error(fd: BorrowedFd<'_>) -> io::Result<Option<io::Error>> {
-    let code: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR)?;
-    Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
-}
 
 /// What one [recvmsg(2)] reported besides the bytes.
 ///

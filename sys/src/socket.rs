@@ -19,7 +19,6 @@
 use crate::addr::RawAddr;
 use crate::cvt::{cvt, cvt_fd};
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
-use std::mem;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::Duration;
@@ -221,8 +220,7 @@ impl Socket {
     ///
     /// Only if the option cannot be read (e.g. `EBADF`).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        let code: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_ERROR)?;
-        Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+        crate::socket_options::take_error(self.as_fd())
     }
 
     /// Shuts down reading, writing or both ([shutdown(2)]). `Shutdown::Write` is the
@@ -234,14 +232,7 @@ impl Socket {
     ///
     /// [shutdown(2)]: https://man7.org/linux/man-pages/man2/shutdown.2.html
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        let how = match how {
-            Shutdown::Read => libc::SHUT_RD,
-            Shutdown::Write => libc::SHUT_WR,
-            Shutdown::Both => libc::SHUT_RDWR,
-        };
-        // SAFETY: shutdown takes two integers.
-        cvt(unsafe { libc::shutdown(self.fd.as_raw_fd(), how) })?;
-        Ok(())
+        data::shutdown(self.as_fd(), how)
     }
 
     /// The local address ([getsockname(2)]).
@@ -280,7 +271,7 @@ impl Socket {
     ///
     /// [recv(2)]: https://man7.org/linux/man-pages/man2/recv.2.html
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with_flags(buf, 0)
+        data::recv(self.as_fd(), buf, 0)
     }
 
     /// Like [`recv`](Self::recv) into a buffer that need not be initialised (for callers
@@ -291,11 +282,7 @@ impl Socket {
     ///
     /// As [`recv`](Self::recv).
     pub fn recv_uninit(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call; the
-        // kernel writes only initialised bytes, and only the first `n` of them.
-        let n =
-            cvt(unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })?;
-        Ok(n as usize)
+        data::recv_uninit(self.as_fd(), buf)
     }
 
     /// Like [`recv`](Self::recv) with `MSG_PEEK`: the bytes stay queued for the next read.
@@ -304,20 +291,7 @@ impl Socket {
     ///
     /// As [`recv`](Self::recv).
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with_flags(buf, libc::MSG_PEEK)
-    }
-
-    fn recv_with_flags(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
-        let n = cvt(unsafe {
-            libc::recv(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                flags,
-            )
-        })?;
-        Ok(n as usize)
+        data::recv(self.as_fd(), buf, libc::MSG_PEEK)
     }
 
     /// Sends from `buf` with `MSG_NOSIGNAL` ([send(2)]): a peer that has gone yields
@@ -329,16 +303,7 @@ impl Socket {
     ///
     /// [send(2)]: https://man7.org/linux/man-pages/man2/send.2.html
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the whole call.
-        let n = cvt(unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        })?;
-        Ok(n as usize)
+        data::send(self.as_fd(), buf)
     }
 
     /// Scatter read ([readv(2)]) into several buffers in one syscall.
@@ -349,17 +314,7 @@ impl Socket {
     ///
     /// [readv(2)]: https://man7.org/linux/man-pages/man2/readv.2.html
     pub fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
-        // SAFETY: IoSliceMut is ABI-compatible with iovec on Unix, and each describes a
-        // buffer valid for writes for the whole call.
-        let n = cvt(unsafe {
-            libc::readv(
-                self.fd.as_raw_fd(),
-                bufs.as_ptr().cast::<libc::iovec>(),
-                count,
-            )
-        })?;
-        Ok(n as usize)
+        data::recv_vectored(self.as_fd(), bufs)
     }
 
     /// Gather write from several buffers in one syscall ([sendmsg(2)] with
@@ -371,15 +326,7 @@ impl Socket {
     ///
     /// [sendmsg(2)]: https://man7.org/linux/man-pages/man2/sendmsg.2.html
     pub fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        // SAFETY: msghdr is plain old data; all-zero is "no address, no control data".
-        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-        // sendmsg never writes through msg_iov; the field is *mut only by C's declaration.
-        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-        msg.msg_iovlen = bufs.len() as _;
-        // SAFETY: IoSlice is ABI-compatible with iovec on Unix; every buffer is valid for
-        // reads for the whole call, and `msg` points only at them.
-        let n = cvt(unsafe { libc::sendmsg(self.fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })?;
-        Ok(n as usize)
+        crate::msg::sendmsg(self.as_fd(), bufs, None, &mut [])
     }
 
     /// Another owned fd for the same socket ([fcntl(2)] `F_DUPFD_CLOEXEC`).
@@ -393,6 +340,88 @@ impl Socket {
         Ok(Socket {
             fd: self.fd.try_clone()?,
         })
+    }
+}
+
+/// The data path of any socket fd, written once: [`Socket`], [`UnixSocket`](crate::UnixSocket)
+/// and [`UdpSocket`](crate::UdpSocket) forward their `recv`, `peek`, `send`, vectored
+/// calls and `shutdown` here in one line each, and keep their own docs (what `Ok(0)` or a
+/// short count means differs between a stream and a datagram).
+pub(crate) mod data {
+    use crate::cvt::cvt;
+    use std::io::{self, IoSliceMut};
+    use std::mem::MaybeUninit;
+    use std::net::Shutdown;
+    use std::os::fd::{AsRawFd, BorrowedFd};
+
+    /// [recv(2)] with `flags` (0, or `MSG_PEEK`).
+    ///
+    /// [recv(2)]: https://man7.org/linux/man-pages/man2/recv.2.html
+    pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: i32) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
+        let n =
+            cvt(unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) })?;
+        Ok(n as usize)
+    }
+
+    /// [recv(2)] into memory that need not be initialised; the first `n` bytes returned
+    /// are initialised afterwards.
+    ///
+    /// [recv(2)]: https://man7.org/linux/man-pages/man2/recv.2.html
+    pub(crate) fn recv_uninit(
+        fd: BorrowedFd<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call; the
+        // kernel writes only initialised bytes, and only the first `n` of them.
+        let n = cvt(unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })?;
+        Ok(n as usize)
+    }
+
+    /// [readv(2)] into several buffers.
+    ///
+    /// [readv(2)]: https://man7.org/linux/man-pages/man2/readv.2.html
+    pub(crate) fn recv_vectored(
+        fd: BorrowedFd<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> io::Result<usize> {
+        let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
+        // SAFETY: IoSliceMut is ABI-compatible with iovec on Unix, and each describes a
+        // buffer valid for writes for the whole call; `count` does not exceed `bufs.len()`.
+        let n = cvt(unsafe {
+            libc::readv(fd.as_raw_fd(), bufs.as_ptr().cast::<libc::iovec>(), count)
+        })?;
+        Ok(n as usize)
+    }
+
+    /// [send(2)] with `MSG_NOSIGNAL`: a peer that has gone is `EPIPE`, never `SIGPIPE`.
+    ///
+    /// [send(2)]: https://man7.org/linux/man-pages/man2/send.2.html
+    pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the whole call.
+        let n = cvt(unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        })?;
+        Ok(n as usize)
+    }
+
+    /// [shutdown(2)].
+    ///
+    /// [shutdown(2)]: https://man7.org/linux/man-pages/man2/shutdown.2.html
+    pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: Shutdown) -> io::Result<()> {
+        let how = match how {
+            Shutdown::Read => libc::SHUT_RD,
+            Shutdown::Write => libc::SHUT_WR,
+            Shutdown::Both => libc::SHUT_RDWR,
+        };
+        // SAFETY: shutdown takes two integers.
+        cvt(unsafe { libc::shutdown(fd.as_raw_fd(), how) })?;
+        Ok(())
     }
 }
 

@@ -1,5 +1,11 @@
-//! The socket options of [`Socket`]: [setsockopt(2)] and [getsockopt(2)] behind one typed
-//! pair of helpers, one getter and one setter per option.
+//! Socket options, written once: [setsockopt(2)] and [getsockopt(2)] on any socket fd
+//! behind one typed pair of helpers, and each option that more than one socket type has
+//! (`SO_ERROR`, `SO_REUSEADDR`, the buffer sizes, the unicast TTL, `IPV6_V6ONLY`) as a
+//! function of a [`BorrowedFd`]. [`Socket`], [`UdpSocket`](crate::UdpSocket) and
+//! [`UnixSocket`](crate::UnixSocket) forward to these in one line each, so every type keeps
+//! its own documented method while the option itself is written here only. The options
+//! that only TCP has (`TCP_NODELAY`, `SO_KEEPALIVE`, `SO_LINGER`, `SO_REUSEPORT`) are at the
+//! end, as methods of [`Socket`]; UDP's broadcast and multicast ones stay in `udp.rs`.
 //!
 //! [setsockopt(2)]: https://man7.org/linux/man-pages/man2/setsockopt.2.html
 //! [getsockopt(2)]: https://man7.org/linux/man-pages/man2/getsockopt.2.html
@@ -8,9 +14,171 @@ use crate::cvt::cvt;
 use crate::socket::Socket;
 use std::io;
 use std::mem;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
+/// Plain-data option values: any bit pattern the kernel writes is a valid value.
+///
+/// # Safety
+///
+/// Implementors must be `repr(C)` plain data for which every bit pattern (all-zero
+/// included) is a valid value.
+pub(crate) unsafe trait Pod: Copy {}
+
+// SAFETY: a C int has no invalid bit patterns.
+unsafe impl Pod for libc::c_int {}
+// SAFETY: `linger` is two C ints; every bit pattern is a valid value.
+unsafe impl Pod for libc::linger {}
+// SAFETY: `ip_mreq` is two `in_addr`s (each a u32); every bit pattern is a valid value.
+unsafe impl Pod for libc::ip_mreq {}
+// SAFETY: `ipv6_mreq` is 16 address bytes and a C uint; every bit pattern is valid.
+unsafe impl Pod for libc::ipv6_mreq {}
+// SAFETY: `ucred` is a pid and two ids, all integers; every bit pattern is valid.
+unsafe impl Pod for libc::ucred {}
+
+/// [setsockopt(2)] on any socket fd with a plain-data value.
+///
+/// [setsockopt(2)]: https://man7.org/linux/man-pages/man2/setsockopt.2.html
+pub(crate) fn setsockopt<T: Pod>(
+    fd: BorrowedFd<'_>,
+    level: i32,
+    name: i32,
+    value: T,
+) -> io::Result<()> {
+    // SAFETY: `value` is a live plain-data value of exactly `size_of::<T>()` bytes for the
+    // whole call; the kernel only reads it.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const T).cast(),
+            mem::size_of::<T>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// [getsockopt(2)] on any socket fd into a plain-data value.
+///
+/// [getsockopt(2)]: https://man7.org/linux/man-pages/man2/getsockopt.2.html
+pub(crate) fn getsockopt<T: Pod>(fd: BorrowedFd<'_>, level: i32, name: i32) -> io::Result<T> {
+    // SAFETY: `T: Pod`, so all-zero is a valid value.
+    let mut value: T = unsafe { mem::zeroed() };
+    let mut len = mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is writable for `len` bytes and `len` is in/out, as required.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut value as *mut T).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(value)
+}
+
+/// Sets a boolean option (a `c_int` 0 or 1).
+pub(crate) fn set_bool(fd: BorrowedFd<'_>, level: i32, name: i32, on: bool) -> io::Result<()> {
+    setsockopt(fd, level, name, on as libc::c_int)
+}
+
+/// Reads a boolean option.
+pub(crate) fn get_bool(fd: BorrowedFd<'_>, level: i32, name: i32) -> io::Result<bool> {
+    Ok(getsockopt::<libc::c_int>(fd, level, name)? != 0)
+}
+
+/// `SO_ERROR`: takes the pending error, clearing it.
+pub(crate) fn take_error(fd: BorrowedFd<'_>) -> io::Result<Option<io::Error>> {
+    let code: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR)?;
+    Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+}
+
+/// `SO_REUSEADDR`.
+pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    set_bool(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, on)
+}
+
+/// Whether `SO_REUSEADDR` is on.
+pub(crate) fn reuseaddr(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    get_bool(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR)
+}
+
+/// `SO_RCVBUF`; `InvalidInput` for a size above `i32::MAX`.
+pub(crate) fn set_recv_buffer_size(fd: BorrowedFd<'_>, size: usize) -> io::Result<()> {
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, size_arg(size)?)
+}
+
+/// `SO_RCVBUF` as the kernel reports it.
+pub(crate) fn recv_buffer_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    let v: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF)?;
+    Ok(v as usize)
+}
+
+/// `SO_SNDBUF`; `InvalidInput` for a size above `i32::MAX`.
+pub(crate) fn set_send_buffer_size(fd: BorrowedFd<'_>, size: usize) -> io::Result<()> {
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, size_arg(size)?)
+}
+
+/// `SO_SNDBUF` as the kernel reports it.
+pub(crate) fn send_buffer_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    let v: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF)?;
+    Ok(v as usize)
+}
+
+/// `IP_TTL` or `IPV6_UNICAST_HOPS`, whichever the socket's family has; `InvalidInput`
+/// above 255.
+pub(crate) fn set_ttl(fd: BorrowedFd<'_>, ttl: u32) -> io::Result<()> {
+    let (level, name) = ttl_option(fd)?;
+    setsockopt(fd, level, name, ttl_arg(ttl)?)
+}
+
+/// The unicast hop limit.
+pub(crate) fn ttl(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let (level, name) = ttl_option(fd)?;
+    let v: libc::c_int = getsockopt(fd, level, name)?;
+    Ok(v as u32)
+}
+
+/// The unicast hop-limit option of the socket's family (`SO_DOMAIN`).
+fn ttl_option(fd: BorrowedFd<'_>) -> io::Result<(i32, i32)> {
+    let domain: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
+    Ok(if domain == libc::AF_INET6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_TTL)
+    })
+}
+
+/// `IPV6_V6ONLY`.
+pub(crate) fn set_only_v6(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    set_bool(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, on)
+}
+
+/// Whether `IPV6_V6ONLY` is on.
+pub(crate) fn only_v6(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    get_bool(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)
+}
+
+/// A hop limit as the `c_int` the kernel takes: `InvalidInput` above 255.
+pub(crate) fn ttl_arg(ttl: u32) -> io::Result<libc::c_int> {
+    if ttl > 255 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "ttl must be 0..=255",
+        ));
+    }
+    Ok(ttl as libc::c_int)
+}
+
+/// A buffer size as the `c_int` the kernel takes.
+fn size_arg(size: usize) -> io::Result<libc::c_int> {
+    libc::c_int::try_from(size)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "buffer size too large"))
+}
+
+/// The options of [`Socket`], each one line over the functions above.
 impl Socket {
     /// `TCP_NODELAY`: send small segments at once instead of coalescing them (Nagle).
     ///
@@ -18,7 +186,7 @@ impl Socket {
     ///
     /// `EBADF`, `ENOPROTOOPT` on a non-TCP socket.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.setsockopt(libc::IPPROTO_TCP, libc::TCP_NODELAY, on as libc::c_int)
+        set_bool(self.as_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, on)
     }
 
     /// Whether `TCP_NODELAY` is on.
@@ -27,7 +195,7 @@ impl Socket {
     ///
     /// As [`set_nodelay`](Self::set_nodelay).
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.get_bool(libc::IPPROTO_TCP, libc::TCP_NODELAY)
+        get_bool(self.as_fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY)
     }
 
     /// `SO_REUSEADDR`: bind a listening port again while old connections linger in
@@ -37,7 +205,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn set_reuseaddr(&self, on: bool) -> io::Result<()> {
-        self.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEADDR, on as libc::c_int)
+        set_reuseaddr(self.as_fd(), on)
     }
 
     /// Whether `SO_REUSEADDR` is on.
@@ -46,7 +214,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn reuseaddr(&self) -> io::Result<bool> {
-        self.get_bool(libc::SOL_SOCKET, libc::SO_REUSEADDR)
+        reuseaddr(self.as_fd())
     }
 
     /// `SO_REUSEPORT`: several sockets (one per core, say) listen on one port and the
@@ -56,7 +224,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn set_reuseport(&self, on: bool) -> io::Result<()> {
-        self.setsockopt(libc::SOL_SOCKET, libc::SO_REUSEPORT, on as libc::c_int)
+        set_bool(self.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEPORT, on)
     }
 
     /// Whether `SO_REUSEPORT` is on.
@@ -65,7 +233,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn reuseport(&self) -> io::Result<bool> {
-        self.get_bool(libc::SOL_SOCKET, libc::SO_REUSEPORT)
+        get_bool(self.as_fd(), libc::SOL_SOCKET, libc::SO_REUSEPORT)
     }
 
     /// `SO_KEEPALIVE`: probe an idle connection so a vanished peer is noticed.
@@ -74,7 +242,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn set_keepalive(&self, on: bool) -> io::Result<()> {
-        self.setsockopt(libc::SOL_SOCKET, libc::SO_KEEPALIVE, on as libc::c_int)
+        set_bool(self.as_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE, on)
     }
 
     /// Whether `SO_KEEPALIVE` is on.
@@ -83,7 +251,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn keepalive(&self) -> io::Result<bool> {
-        self.get_bool(libc::SOL_SOCKET, libc::SO_KEEPALIVE)
+        get_bool(self.as_fd(), libc::SOL_SOCKET, libc::SO_KEEPALIVE)
     }
 
     /// `SO_LINGER`: `Some(d)` makes close wait up to `d` for unsent data (`Some(ZERO)`
@@ -105,7 +273,7 @@ impl Socket {
                 d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
             }),
         };
-        self.setsockopt(libc::SOL_SOCKET, libc::SO_LINGER, value)
+        setsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_LINGER, value)
     }
 
     /// `SO_LINGER` with a zero timeout: closing the socket aborts the connection at once,
@@ -121,7 +289,7 @@ impl Socket {
             l_onoff: 1,
             l_linger: 0,
         };
-        self.setsockopt(libc::SOL_SOCKET, libc::SO_LINGER, value)
+        setsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_LINGER, value)
     }
 
     /// The current `SO_LINGER` setting.
@@ -130,7 +298,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn linger(&self) -> io::Result<Option<Duration>> {
-        let value: libc::linger = self.getsockopt(libc::SOL_SOCKET, libc::SO_LINGER)?;
+        let value: libc::linger = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_LINGER)?;
         Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger as u64)))
     }
 
@@ -140,14 +308,7 @@ impl Socket {
     ///
     /// `InvalidInput` for a value above 255.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        if ttl > 255 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "ttl must be 0..=255",
-            ));
-        }
-        let (level, name) = self.ttl_option()?;
-        self.setsockopt(level, name, ttl as libc::c_int)
+        set_ttl(self.as_fd(), ttl)
     }
 
     /// The hop limit of outgoing packets.
@@ -156,18 +317,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn ttl(&self) -> io::Result<u32> {
-        let (level, name) = self.ttl_option()?;
-        let v: libc::c_int = self.getsockopt(level, name)?;
-        Ok(v as u32)
-    }
-
-    fn ttl_option(&self) -> io::Result<(i32, i32)> {
-        let domain: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_DOMAIN)?;
-        Ok(if domain == libc::AF_INET6 {
-            (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS)
-        } else {
-            (libc::IPPROTO_IP, libc::IP_TTL)
-        })
+        ttl(self.as_fd())
     }
 
     /// `IPV6_V6ONLY`: an IPv6 socket bound to `::` accepts only IPv6, not IPv4-mapped
@@ -177,7 +327,7 @@ impl Socket {
     ///
     /// `ENOPROTOOPT` on an IPv4 socket.
     pub fn set_only_v6(&self, on: bool) -> io::Result<()> {
-        self.setsockopt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, on as libc::c_int)
+        set_only_v6(self.as_fd(), on)
     }
 
     /// Whether `IPV6_V6ONLY` is on.
@@ -186,7 +336,7 @@ impl Socket {
     ///
     /// `ENOPROTOOPT` on an IPv4 socket.
     pub fn only_v6(&self) -> io::Result<bool> {
-        self.get_bool(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)
+        only_v6(self.as_fd())
     }
 
     /// `SO_RCVBUF`: the receive buffer size to ask for (the kernel doubles it for its own
@@ -196,7 +346,7 @@ impl Socket {
     ///
     /// `InvalidInput` for a size above `i32::MAX`.
     pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
-        self.setsockopt(libc::SOL_SOCKET, libc::SO_RCVBUF, size_arg(size)?)
+        set_recv_buffer_size(self.as_fd(), size)
     }
 
     /// The receive buffer size as the kernel reports it.
@@ -205,8 +355,7 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn recv_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_RCVBUF)?;
-        Ok(v as usize)
+        recv_buffer_size(self.as_fd())
     }
 
     /// `SO_SNDBUF`: the send buffer size to ask for (doubled and capped like `SO_RCVBUF`).
@@ -215,7 +364,7 @@ impl Socket {
     ///
     /// `InvalidInput` for a size above `i32::MAX`.
     pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
-        self.setsockopt(libc::SOL_SOCKET, libc::SO_SNDBUF, size_arg(size)?)
+        set_send_buffer_size(self.as_fd(), size)
     }
 
     /// The send buffer size as the kernel reports it.
@@ -224,77 +373,6 @@ impl Socket {
     ///
     /// `EBADF`.
     pub fn send_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = self.getsockopt(libc::SOL_SOCKET, libc::SO_SNDBUF)?;
-        Ok(v as usize)
+        send_buffer_size(self.as_fd())
     }
-}
-
-/// The typed `getsockopt`/`setsockopt` every option above goes through.
-impl Socket {
-    fn get_bool(&self, level: i32, name: i32) -> io::Result<bool> {
-        let v: libc::c_int = self.getsockopt(level, name)?;
-        Ok(v != 0)
-    }
-
-    /// [setsockopt(2)] with a plain-data value (`c_int` or `linger` here).
-    ///
-    /// [setsockopt(2)]: https://man7.org/linux/man-pages/man2/setsockopt.2.html
-    fn setsockopt<T: SockOpt>(&self, level: i32, name: i32, value: T) -> io::Result<()> {
-        // SAFETY: `value` is a live plain-data value of exactly `size_of::<T>()` bytes for
-        // the whole call; the kernel only reads it.
-        cvt(unsafe {
-            libc::setsockopt(
-                self.as_raw_fd(),
-                level,
-                name,
-                (&value as *const T).cast(),
-                mem::size_of::<T>() as libc::socklen_t,
-            )
-        })?;
-        Ok(())
-    }
-
-    /// [getsockopt(2)] into a plain-data value (`c_int` or `linger` here).
-    ///
-    /// [getsockopt(2)]: https://man7.org/linux/man-pages/man2/getsockopt.2.html
-    pub(crate) fn getsockopt<T: SockOpt>(&self, level: i32, name: i32) -> io::Result<T> {
-        let mut value = T::zeroed();
-        let mut len = mem::size_of::<T>() as libc::socklen_t;
-        // SAFETY: `value` is writable for `len` bytes and `len` is in/out, as required.
-        cvt(unsafe {
-            libc::getsockopt(
-                self.as_raw_fd(),
-                level,
-                name,
-                (&mut value as *mut T).cast(),
-                &mut len,
-            )
-        })?;
-        Ok(value)
-    }
-}
-
-/// Plain-data option values: any bit pattern the kernel writes is a valid value.
-pub(crate) trait SockOpt: Copy {
-    fn zeroed() -> Self;
-}
-
-impl SockOpt for libc::c_int {
-    fn zeroed() -> Self {
-        0
-    }
-}
-
-impl SockOpt for libc::linger {
-    fn zeroed() -> Self {
-        libc::linger {
-            l_onoff: 0,
-            l_linger: 0,
-        }
-    }
-}
-
-fn size_arg(size: usize) -> io::Result<libc::c_int> {
-    libc::c_int::try_from(size)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "buffer size too large"))
 }

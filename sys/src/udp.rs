@@ -16,7 +16,9 @@
 
 use crate::addr::RawAddr;
 use crate::cvt::{cvt, cvt_fd};
-use crate::msg::{self, get_bool, getsockopt, setsockopt};
+use crate::msg;
+use crate::socket::data;
+use crate::socket_options::{self as opt, get_bool, getsockopt, set_bool, setsockopt, ttl_arg};
 use std::io::{self, IoSliceMut};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
@@ -160,16 +162,7 @@ impl UdpSocket {
     ///
     /// [send(2)]: https://man7.org/linux/man-pages/man2/send.2.html
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the whole call.
-        let n = cvt(unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        })?;
-        Ok(n as usize)
+        data::send(self.as_fd(), buf)
     }
 
     /// Receives one datagram and its sender ([recvfrom(2)]); a datagram longer than `buf`
@@ -246,7 +239,7 @@ impl UdpSocket {
     ///
     /// [recv(2)]: https://man7.org/linux/man-pages/man2/recv.2.html
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with_flags(buf, 0)
+        data::recv(self.as_fd(), buf, 0)
     }
 
     /// Like [`recv`](Self::recv) with `MSG_PEEK`.
@@ -255,20 +248,7 @@ impl UdpSocket {
     ///
     /// As [`recv_from`](Self::recv_from).
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with_flags(buf, libc::MSG_PEEK)
-    }
-
-    fn recv_with_flags(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
-        let n = cvt(unsafe {
-            libc::recv(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                flags,
-            )
-        })?;
-        Ok(n as usize)
+        data::recv(self.as_fd(), buf, libc::MSG_PEEK)
     }
 
     /// The local address ([getsockname(2)]).
@@ -305,7 +285,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        msg::take_error(self.as_fd())
+        opt::take_error(self.as_fd())
     }
 
     /// `SO_BROADCAST`: allow sending to broadcast addresses.
@@ -314,12 +294,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_BROADCAST,
-            on as libc::c_int,
-        )
+        set_bool(self.as_fd(), libc::SOL_SOCKET, libc::SO_BROADCAST, on)
     }
 
     /// Whether `SO_BROADCAST` is on.
@@ -338,12 +313,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn set_reuseaddr(&self, on: bool) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            on as libc::c_int,
-        )
+        opt::set_reuseaddr(self.as_fd(), on)
     }
 
     /// `IP_ADD_MEMBERSHIP`: joins the IPv4 multicast group `group` on the interface with
@@ -424,12 +394,7 @@ impl UdpSocket {
     ///
     /// `ENOPROTOOPT` on an IPv6 socket.
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_LOOP,
-            on as libc::c_int,
-        )
+        set_bool(self.as_fd(), libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, on)
     }
 
     /// Whether `IP_MULTICAST_LOOP` is on.
@@ -450,11 +415,11 @@ impl UdpSocket {
     ///
     /// `ENOPROTOOPT` on an IPv4 socket.
     pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
-        setsockopt(
+        set_bool(
             self.as_fd(),
             libc::IPPROTO_IPV6,
             libc::IPV6_MULTICAST_LOOP,
-            on as libc::c_int,
+            on,
         )
     }
 
@@ -523,8 +488,7 @@ impl UdpSocket {
     ///
     /// `InvalidInput` above 255.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let (level, name) = self.ttl_option()?;
-        setsockopt(self.as_fd(), level, name, ttl_arg(ttl)?)
+        opt::set_ttl(self.as_fd(), ttl)
     }
 
     /// The unicast hop limit.
@@ -533,18 +497,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn ttl(&self) -> io::Result<u32> {
-        let (level, name) = self.ttl_option()?;
-        let v: libc::c_int = getsockopt(self.as_fd(), level, name)?;
-        Ok(v as u32)
-    }
-
-    fn ttl_option(&self) -> io::Result<(i32, i32)> {
-        let domain: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_DOMAIN)?;
-        Ok(if domain == libc::AF_INET6 {
-            (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS)
-        } else {
-            (libc::IPPROTO_IP, libc::IP_TTL)
-        })
+        opt::ttl(self.as_fd())
     }
 
     /// `IPV6_V6ONLY`: an IPv6 socket bound to `::` receives only IPv6, not IPv4-mapped
@@ -554,12 +507,7 @@ impl UdpSocket {
     ///
     /// `ENOPROTOOPT` on an IPv4 socket; `EINVAL` once bound.
     pub fn set_only_v6(&self, on: bool) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::IPPROTO_IPV6,
-            libc::IPV6_V6ONLY,
-            on as libc::c_int,
-        )
+        opt::set_only_v6(self.as_fd(), on)
     }
 
     /// Whether `IPV6_V6ONLY` is on.
@@ -568,7 +516,7 @@ impl UdpSocket {
     ///
     /// `ENOPROTOOPT` on an IPv4 socket.
     pub fn only_v6(&self) -> io::Result<bool> {
-        get_bool(self.as_fd(), libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)
+        opt::only_v6(self.as_fd())
     }
 
     /// `SO_RCVBUF`: the receive buffer to ask for (the kernel doubles it for bookkeeping
@@ -579,12 +527,7 @@ impl UdpSocket {
     ///
     /// `InvalidInput` above `i32::MAX`.
     pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            msg::size_arg(size)?,
-        )
+        opt::set_recv_buffer_size(self.as_fd(), size)
     }
 
     /// The receive buffer size as the kernel reports it.
@@ -593,8 +536,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn recv_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF)?;
-        Ok(v as usize)
+        opt::recv_buffer_size(self.as_fd())
     }
 
     /// `SO_SNDBUF`, doubled and capped like `SO_RCVBUF`.
@@ -603,12 +545,7 @@ impl UdpSocket {
     ///
     /// `InvalidInput` above `i32::MAX`.
     pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            msg::size_arg(size)?,
-        )
+        opt::set_send_buffer_size(self.as_fd(), size)
     }
 
     /// The send buffer size as the kernel reports it.
@@ -617,8 +554,7 @@ impl UdpSocket {
     ///
     /// `EBADF`.
     pub fn send_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF)?;
-        Ok(v as usize)
+        opt::send_buffer_size(self.as_fd())
     }
 
     /// Another owned fd for the same socket (`F_DUPFD_CLOEXEC`).
@@ -638,16 +574,6 @@ fn not_multicast(addr: &std::net::IpAddr) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!("{addr} is not a multicast address"),
     )
-}
-
-fn ttl_arg(ttl: u32) -> io::Result<libc::c_int> {
-    if ttl > 255 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "ttl must be 0..=255",
-        ));
-    }
-    Ok(ttl as libc::c_int)
 }
 
 impl AsFd for UdpSocket {

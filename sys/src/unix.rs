@@ -12,7 +12,9 @@
 //! [unix(7)]: https://man7.org/linux/man-pages/man7/unix.7.html
 
 use crate::cvt::{cvt, cvt_fd};
-use crate::msg::{self, getsockopt, setsockopt, RecvMsg};
+use crate::msg::{self, RecvMsg};
+use crate::socket::data;
+use crate::socket_options::{self as opt, getsockopt};
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
@@ -402,7 +404,7 @@ impl UnixSocket {
     ///
     /// `EBADF`.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        msg::take_error(self.as_fd())
+        opt::take_error(self.as_fd())
     }
 
     /// Shuts down reading, writing or both ([shutdown(2)]); for a stream,
@@ -414,14 +416,7 @@ impl UnixSocket {
     ///
     /// [shutdown(2)]: https://man7.org/linux/man-pages/man2/shutdown.2.html
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        let how = match how {
-            Shutdown::Read => libc::SHUT_RD,
-            Shutdown::Write => libc::SHUT_WR,
-            Shutdown::Both => libc::SHUT_RDWR,
-        };
-        // SAFETY: shutdown takes two integers.
-        cvt(unsafe { libc::shutdown(self.fd.as_raw_fd(), how) })?;
-        Ok(())
+        data::shutdown(self.as_fd(), how)
     }
 
     /// Receives into `buf` ([recv(2)]); on a stream `Ok(0)` is end of stream, on a
@@ -433,7 +428,18 @@ impl UnixSocket {
     ///
     /// [recv(2)]: https://man7.org/linux/man-pages/man2/recv.2.html
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with_flags(buf, 0)
+        data::recv(self.as_fd(), buf, 0)
+    }
+
+    /// Like [`recv`](Self::recv) into a buffer that need not be initialised (for callers
+    /// that hand out uninitialised buffers, such as tokio's `ReadBuf`); returns how many
+    /// bytes were written, which are then initialised.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    pub fn recv_uninit(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
+        data::recv_uninit(self.as_fd(), buf)
     }
 
     /// Like [`recv`](Self::recv) with `MSG_PEEK`.
@@ -442,20 +448,7 @@ impl UnixSocket {
     ///
     /// As [`recv`](Self::recv).
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv_with_flags(buf, libc::MSG_PEEK)
-    }
-
-    fn recv_with_flags(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
-        let n = cvt(unsafe {
-            libc::recv(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                flags,
-            )
-        })?;
-        Ok(n as usize)
+        data::recv(self.as_fd(), buf, libc::MSG_PEEK)
     }
 
     /// Sends from `buf` with `MSG_NOSIGNAL` ([send(2)]): a peer that has gone yields
@@ -468,16 +461,7 @@ impl UnixSocket {
     ///
     /// [send(2)]: https://man7.org/linux/man-pages/man2/send.2.html
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the whole call.
-        let n = cvt(unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        })?;
-        Ok(n as usize)
+        data::send(self.as_fd(), buf)
     }
 
     /// Scatter read ([readv(2)]).
@@ -488,17 +472,7 @@ impl UnixSocket {
     ///
     /// [readv(2)]: https://man7.org/linux/man-pages/man2/readv.2.html
     pub fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let count = bufs.len().min(libc::c_int::MAX as usize) as libc::c_int;
-        // SAFETY: IoSliceMut is ABI-compatible with iovec on Unix, and each describes a
-        // buffer valid for writes for the whole call.
-        let n = cvt(unsafe {
-            libc::readv(
-                self.fd.as_raw_fd(),
-                bufs.as_ptr().cast::<libc::iovec>(),
-                count,
-            )
-        })?;
-        Ok(n as usize)
+        data::recv_vectored(self.as_fd(), bufs)
     }
 
     /// Gather write ([sendmsg(2)] with `MSG_NOSIGNAL`).
@@ -594,12 +568,7 @@ impl UnixSocket {
     ///
     /// `InvalidInput` above `i32::MAX`.
     pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            msg::size_arg(size)?,
-        )
+        opt::set_recv_buffer_size(self.as_fd(), size)
     }
 
     /// The receive buffer size as the kernel reports it.
@@ -608,8 +577,7 @@ impl UnixSocket {
     ///
     /// `EBADF`.
     pub fn recv_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF)?;
-        Ok(v as usize)
+        opt::recv_buffer_size(self.as_fd())
     }
 
     /// `SO_SNDBUF`.
@@ -618,12 +586,7 @@ impl UnixSocket {
     ///
     /// `InvalidInput` above `i32::MAX`.
     pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
-        setsockopt(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            msg::size_arg(size)?,
-        )
+        opt::set_send_buffer_size(self.as_fd(), size)
     }
 
     /// The send buffer size as the kernel reports it.
@@ -632,8 +595,7 @@ impl UnixSocket {
     ///
     /// `EBADF`.
     pub fn send_buffer_size(&self) -> io::Result<usize> {
-        let v: libc::c_int = getsockopt(self.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF)?;
-        Ok(v as usize)
+        opt::send_buffer_size(self.as_fd())
     }
 
     /// Another owned fd for the same socket (`F_DUPFD_CLOEXEC`).

@@ -308,3 +308,23 @@ fn ten_thousand_bind_close_cycles_of_each_kind_leave_the_fd_count_unchanged() {
         assert_eq!(fd_count(), before, "{kind}");
     }
 }
+
+/// The buffer-size options go through the one option table shared with TCP and UDP:
+/// what is set reads back (the kernel doubles it), and a size the kernel cannot take is
+/// `InvalidInput`, not a truncated value; `SO_ERROR` starts clear.
+#[test]
+fn buffer_sizes_round_trip_and_bad_sizes_are_refused() {
+    let _s = serial();
+    let (a, _b) = UnixSocket::pair_stream().unwrap();
+    a.set_recv_buffer_size(64 * 1024).unwrap();
+    assert!(a.recv_buffer_size().unwrap() >= 64 * 1024);
+    a.set_send_buffer_size(64 * 1024).unwrap();
+    assert!(a.send_buffer_size().unwrap() >= 64 * 1024);
+    for err in [
+        a.set_recv_buffer_size(usize::MAX).unwrap_err(),
+        a.set_send_buffer_size(i32::MAX as usize + 1).unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
+    assert!(a.take_error().unwrap().is_none());
+}

@@ -11,7 +11,7 @@
 //!   [`Sleep::new_in`]). A thread-local current handle ([`TimerHandle::enter`]) is a
 //!   convenience on top.
 //! - Three ways to drive it:
-//!   1. *Standalone*: with no current handle, [`sleep`] uses a global timer whose driver
+//!   1. *Standalone*: with no current handle, [`sleep`] uses a global timer whose timer
 //!      thread starts on first use and parks until the next deadline. `sleep` works under
 //!      `futures::executor::block_on` or any other runtime; there is no "no timer
 //!      running" panic.

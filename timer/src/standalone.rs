@@ -1,13 +1,16 @@
-//! The global standalone timer: a lazily started thread that parks until the next
-//! deadline, so that `sleep` works under any executor with no ply runtime at all.
+//! The global standalone timer and its thread, *the timer thread*: started lazily, it
+//! parks until the next deadline, so that `sleep` works under any executor with no ply
+//! runtime at all.
 //!
 //! The thread owns a [`Timer`] built with an unpark callback that unparks the thread, and
 //! loops over [`Timer::turn`] around `park_timeout` (or `park` if there is no deadline):
-//! park until the next deadline, then fire what is due. A registration earlier than the deadline it sleeps toward
-//! unparks it (`Thread::unpark` keeps a token, so an unpark that arrives before the park
-//! is not lost). The thread lives as long as the process: a waker that panics when it
-//! fires is caught (see [`Timer`](crate::Timer)'s "Wakers that panic"), so it cannot end
-//! the thread and with it every standalone `sleep`.
+//! park until the next deadline, then fire what is due. A registration earlier than the
+//! deadline it sleeps toward unparks it (`Thread::unpark` keeps a token, so an unpark that
+//! arrives before the park is not lost). The thread lives as long as the process: a waker
+//! that panics when it fires is caught (see [`Timer`](crate::Timer)'s "Wakers that
+//! panic"), so it cannot end the thread and with it every standalone `sleep`. It is not a
+//! *driver* (the word is kept for what an idle executor parks in; see
+//! docs/architecture.md, "Words").
 
 use crate::handle::TimerHandle;
 
@@ -19,15 +22,15 @@ mod imp {
     use crate::handle::TimerHandle;
     use crate::timer::Timer;
 
-    /// The global timer's handle, starting its driver thread on first use.
+    /// The global timer's handle, starting the timer thread on first use.
     pub(crate) fn handle() -> TimerHandle {
         static GLOBAL: OnceLock<TimerHandle> = OnceLock::new();
         GLOBAL.get_or_init(start).clone()
     }
 
     fn start() -> TimerHandle {
-        let driver: Arc<OnceLock<Thread>> = Arc::default();
-        let to_unpark = Arc::clone(&driver);
+        let timer_thread: Arc<OnceLock<Thread>> = Arc::default();
+        let to_unpark = Arc::clone(&timer_thread);
         let timer = Timer::builder()
             .unpark(Arc::new(move || {
                 // Before the thread has published itself it has not parked yet either: it
@@ -41,7 +44,7 @@ mod imp {
         thread::Builder::new()
             .name("ply-timer".into())
             .spawn(move || {
-                let _ = driver.set(thread::current());
+                let _ = timer_thread.set(thread::current());
                 run(&timer)
             })
             .expect("ply-timer: the OS refused to start the standalone timer thread");
@@ -75,7 +78,7 @@ mod imp {
     use crate::handle::TimerHandle;
     use crate::timer::Timer;
 
-    /// Under loom there is no driver thread (loom models spawn their own): a paused timer
+    /// Under loom there is no timer thread (loom models spawn their own): a paused timer
     /// that nobody drives stands in, so the crate compiles. No model uses it.
     pub(crate) fn handle() -> TimerHandle {
         let timer = Timer::paused();

@@ -17,9 +17,9 @@
 //! Who waits in `epoll_wait` decides the cost, so the contenders come in three groups of
 //! comparable configurations:
 //!
-//! 1. **Two threads under a plain `block_on`, a global driver thread** (a reactor used
+//! 1. **Two threads under a plain `block_on`, the reactor thread** (a reactor used
 //!    alone, under an executor that knows nothing of it). Each side runs under
-//!    `futures::executor::block_on` on its own thread; the library's fallback driver
+//!    `futures::executor::block_on` on its own thread; the library's fallback reactor
 //!    thread waits in epoll for both and wakes them. `ply-global`:
 //!    `ply_reactor::Reactor::global()` (thread `ply-reactor`). `async-io-global`:
 //!    `async_io::Async` (thread `async-io`).
@@ -530,7 +530,7 @@ const CONTENDERS: [(&str, u8); 9] = [
 const GROUPS: [(u8, &str); 3] = [
     (
         1,
-        "Two threads under a plain block_on; the library's global driver thread waits in epoll",
+        "Two threads under a plain block_on; the library's reactor thread waits in epoll",
     ),
     (
         2,
@@ -697,7 +697,7 @@ fn main() {
             per_thread.join(", ")
         );
         if let (Some(g), Some(before)) = (global, before) {
-            // What the driver thread did per round trip, at full speed (no tracer).
+            // What the reactor thread did per round trip, at full speed (no tracer).
             let after = g.stats();
             let per = |a: u64, b: u64| (a - b) as f64 / f64::from(n);
             println!(

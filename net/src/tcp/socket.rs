@@ -3,7 +3,7 @@
 
 use crate::tcp::{TcpListener, TcpStream};
 use ply_reactor::Reactor;
-use ply_sys::{Connect, Socket};
+use ply_sys::Socket;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -161,14 +161,9 @@ impl TcpSocket {
     /// As [`TcpStream::connect`].
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         let state = self.socket.connect(&addr)?;
-        let stream = TcpStream::from_socket(self.socket, &Reactor::current()?)?;
-        if state == Connect::InProgress {
-            stream.writable().await?;
-            if let Some(e) = stream.io.get_ref().take_error()? {
-                return Err(e);
-            }
-        }
-        Ok(stream)
+        TcpStream::from_socket(self.socket, &Reactor::current()?)?
+            .finish_connect(state)
+            .await
     }
 }
 

@@ -1,16 +1,11 @@
 //! [`TcpStream`]: a connected TCP socket, async.
 
 use crate::addr::{each_addr, ToSocketAddrs};
-use crate::tcp::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use ply_reactor::{Async, Reactor};
-use ply_sys::{Connect, Socket};
-use std::fmt;
-use std::future::poll_fn;
+use crate::stream::{split, OwnedReadHalf, OwnedWriteHalf, ReadHalf, Stream, WriteHalf};
+use ply_reactor::Reactor;
+use ply_sys::{Connect, Interest, Socket};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -52,8 +47,10 @@ use std::time::Duration;
 /// # }
 /// ```
 pub struct TcpStream {
-    pub(crate) io: Async<Socket>,
+    stream: Stream<Socket>,
 }
+
+crate::stream::duplex!(TcpStream, Socket);
 
 impl TcpStream {
     /// Connects to `addr`, trying each address it resolves to in turn (host names are
@@ -93,14 +90,9 @@ impl TcpStream {
     pub async fn connect_addr(addr: SocketAddr, reactor: &Reactor) -> io::Result<TcpStream> {
         let socket = Socket::tcp_for(&addr)?;
         let state = socket.connect(&addr)?;
-        let io = Async::new_in(socket, reactor)?;
-        if state == Connect::InProgress {
-            io.writable().await?;
-            if let Some(e) = io.get_ref().take_error()? {
-                return Err(e);
-            }
-        }
-        Ok(TcpStream { io })
+        TcpStream::from_socket(socket, reactor)?
+            .finish_connect(state)
+            .await
     }
 
     /// Wraps a connected std stream (made nonblocking), registering it with the current
@@ -111,7 +103,7 @@ impl TcpStream {
     /// If registration fails.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Async::new(Socket::from(stream))?,
+            stream: Stream::new_current(Socket::from(stream))?,
         })
     }
 
@@ -121,17 +113,28 @@ impl TcpStream {
     ///
     /// If deregistration fails.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        Ok(self.io.into_inner()?.into())
+        Ok(self.stream.into_socket()?.into())
     }
 
     pub(crate) fn from_socket(socket: Socket, reactor: &Reactor) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: Async::new_in(socket, reactor)?,
+            stream: Stream::new(socket, reactor)?,
         })
     }
 
+    /// Waits out a nonblocking connect that is `InProgress` (writable, then `SO_ERROR`).
+    pub(crate) async fn finish_connect(self, state: Connect) -> io::Result<TcpStream> {
+        if state == Connect::InProgress {
+            self.writable().await?;
+            if let Some(e) = self.socket().take_error()? {
+                return Err(e);
+            }
+        }
+        Ok(self)
+    }
+
     fn socket(&self) -> &Socket {
-        self.io.get_ref()
+        self.stream.socket()
     }
 
     /// Reads into `buf`, waiting until some data arrives; `Ok(0)` is end of stream.
@@ -140,7 +143,7 @@ impl TcpStream {
     ///
     /// `ConnectionReset`, and the other errors of recv(2).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+        self.stream.read(buf).await
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -149,14 +152,7 @@ impl TcpStream {
     ///
     /// `UnexpectedEof` if the stream ends first, or a read error.
     pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-        let mut done = 0;
-        while done < buf.len() {
-            match self.read(&mut buf[done..]).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => done += n,
-            }
-        }
-        Ok(())
+        self.stream.read_exact(buf).await
     }
 
     /// Scatter read into several buffers in one syscall.
@@ -165,7 +161,7 @@ impl TcpStream {
     ///
     /// As [`read`](Self::read).
     pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_vectored_priv(cx, bufs)).await
+        self.stream.read_vectored(bufs).await
     }
 
     /// Reads without consuming: the bytes stay queued for the next read.
@@ -174,7 +170,7 @@ impl TcpStream {
     ///
     /// As [`read`](Self::read).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_read_with(cx, |s| s.peek(buf))).await
+        self.stream.peek(buf).await
     }
 
     /// Writes some of `buf`, waiting for buffer space; returns how much was taken.
@@ -183,7 +179,7 @@ impl TcpStream {
     ///
     /// `BrokenPipe`, `ConnectionReset`, and the other errors of send(2).
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+        self.stream.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -191,14 +187,8 @@ impl TcpStream {
     /// # Errors
     ///
     /// As [`write`](Self::write); `WriteZero` if the socket takes nothing.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.stream.write_all(buf).await
     }
 
     /// Gather write from several buffers in one syscall.
@@ -207,7 +197,7 @@ impl TcpStream {
     ///
     /// As [`write`](Self::write).
     pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_vectored_priv(cx, bufs)).await
+        self.stream.write_vectored(bufs).await
     }
 
     /// Reads what is there now without waiting: `WouldBlock` if nothing is known to be
@@ -217,7 +207,7 @@ impl TcpStream {
     ///
     /// `WouldBlock`, or a read error.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_read_with(|s| s.recv(buf))
+        self.stream.try_read(buf)
     }
 
     /// Writes what fits now without waiting: `WouldBlock` if the socket is not known to be
@@ -227,7 +217,7 @@ impl TcpStream {
     ///
     /// `WouldBlock`, or a write error.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_write_with(|s| s.send(buf))
+        self.stream.try_write(buf)
     }
 
     /// Waits until the stream is readable (data, end of stream, or an error).
@@ -236,7 +226,7 @@ impl TcpStream {
     ///
     /// If the reactor has shut down.
     pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
+        self.stream.readable().await
     }
 
     /// Waits until the stream is writable.
@@ -245,7 +235,7 @@ impl TcpStream {
     ///
     /// If the reactor has shut down.
     pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
+        self.stream.writable().await
     }
 
     /// Shuts down reading, writing or both. `Shutdown::Write` is the half-close: the peer
@@ -255,7 +245,7 @@ impl TcpStream {
     ///
     /// `NotConnected`.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.socket().shutdown(how)
+        self.stream.shutdown(how)
     }
 
     /// The local address.
@@ -402,89 +392,9 @@ impl TcpStream {
     /// Owned halves, for reading in one task and writing in another. Dropping the write
     /// half shuts down the write direction (the peer reads end of stream).
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        let shared = Arc::new(self);
-        (
-            OwnedReadHalf::new(shared.clone()),
-            OwnedWriteHalf::new(shared),
-        )
-    }
-
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_stream(cx, buf.len(), |s| s.recv(buf))
-    }
-
-    pub(crate) fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.io.poll_read_stream(cx, len, |s| s.recv_vectored(bufs))
-    }
-
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_stream(cx, buf.len(), |s| s.send(buf))
-    }
-
-    pub(crate) fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.io
-            .poll_write_stream(cx, len, |s| s.send_vectored(bufs))
-    }
-
-    /// Reads into a buffer that may be uninitialised (for hyper's read cursor).
-    #[cfg(feature = "hyper")]
-    pub(crate) fn poll_read_uninit(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_read_stream(cx, buf.len(), |s| s.recv_uninit(buf))
+        split::into_split(self)
     }
 }
-
-impl fmt::Debug for TcpStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("TcpStream");
-        if let Ok(a) = self.local_addr() {
-            d.field("local", &a);
-        }
-        if let Ok(a) = self.peer_addr() {
-            d.field("peer", &a);
-        }
-        d.field("fd", &self.as_raw_fd()).finish()
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-async_read!(TcpStream, s => s);
-async_write!(TcpStream, s => s);
-async_read!(&TcpStream, s => s);
-async_write!(&TcpStream, s => s);
 
 /// Readiness for several directions at once, vectored `try_*` calls and a poll form of
 /// peek.
@@ -519,45 +429,8 @@ impl TcpStream {
     /// })
     /// # }
     /// ```
-    pub async fn ready(&self, interest: ply_sys::Interest) -> io::Result<ply_sys::Interest> {
-        poll_fn(|cx| self.poll_ready_interest(cx, interest)).await
-    }
-
-    fn poll_ready_interest(
-        &self,
-        cx: &mut Context<'_>,
-        interest: ply_sys::Interest,
-    ) -> Poll<io::Result<ply_sys::Interest>> {
-        use ply_sys::Interest;
-        if !interest.is_readable() && !interest.is_writable() {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "ready needs READABLE, WRITABLE or both",
-            )));
-        }
-        let reg = self.io.registration();
-        // Poll every asked direction, so each stores the waker: whichever becomes ready
-        // first wakes the task.
-        let read = interest.is_readable() && {
-            match reg.poll_read_ready(cx) {
-                Poll::Ready(Ok(_)) => true,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => false,
-            }
-        };
-        let write = interest.is_writable() && {
-            match reg.poll_write_ready(cx) {
-                Poll::Ready(Ok(_)) => true,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => false,
-            }
-        };
-        match (read, write) {
-            (true, true) => Poll::Ready(Ok(Interest::BOTH)),
-            (true, false) => Poll::Ready(Ok(Interest::READABLE)),
-            (false, true) => Poll::Ready(Ok(Interest::WRITABLE)),
-            (false, false) => Poll::Pending,
-        }
+    pub async fn ready(&self, interest: Interest) -> io::Result<Interest> {
+        self.stream.ready(interest).await
     }
 
     /// Scatter read of what is there now, without waiting: `WouldBlock` if nothing is
@@ -567,7 +440,7 @@ impl TcpStream {
     ///
     /// `WouldBlock`, or a read error.
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.try_read_with(|s| s.recv_vectored(bufs))
+        self.stream.try_read_vectored(bufs)
     }
 
     /// Gather write of what fits now, without waiting: `WouldBlock` if the socket is not
@@ -577,7 +450,7 @@ impl TcpStream {
     ///
     /// `WouldBlock`, or a write error.
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.try_write_with(|s| s.send_vectored(bufs))
+        self.stream.try_write_vectored(bufs)
     }
 
     /// Poll form of [`peek`](Self::peek): reads without consuming, waiting for data as
@@ -587,6 +460,6 @@ impl TcpStream {
     ///
     /// As [`read`](Self::read).
     pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |s| s.peek(buf))
+        self.stream.poll_peek(cx, buf)
     }
 }

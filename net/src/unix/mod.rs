@@ -7,72 +7,25 @@
 //! close-on-exec from its first moment, and fds beyond the room the receiver made are
 //! closed, never leaked.
 
-/// `futures_io::AsyncRead` for a type that reaches a [`UnixStream`] through `$s`.
-macro_rules! unix_async_read {
-    ($t:ty, $s:ident => $stream:expr) => {
-        impl futures_io::AsyncRead for $t {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                let $s = self.get_mut();
-                $stream.poll_read_priv(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $s = self.get_mut();
-                $stream.poll_read_vectored_priv(cx, bufs)
-            }
-        }
-    };
-}
-
-/// `futures_io::AsyncWrite` likewise; `poll_close` is the half-close.
-macro_rules! unix_async_write {
-    ($t:ty, $s:ident => $stream:expr) => {
-        impl futures_io::AsyncWrite for $t {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                let $s = self.get_mut();
-                $stream.poll_write_priv(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $s = self.get_mut();
-                $stream.poll_write_vectored_priv(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let $s = self.get_mut();
-                Poll::Ready($stream.shutdown(Shutdown::Write))
-            }
-        }
-    };
-}
-
 mod datagram;
 mod listener;
-mod split;
 mod stream;
+
+use crate::stream as shared;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
 pub use ply_sys::{RecvMsg, UCred, UnixAddr};
-pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::UnixStream;
+
+/// The borrowed read half of a [`UnixStream`], from [`UnixStream::split`].
+pub type ReadHalf<'a> = shared::ReadHalf<'a, UnixStream>;
+/// The borrowed write half of a [`UnixStream`], from [`UnixStream::split`].
+pub type WriteHalf<'a> = shared::WriteHalf<'a, UnixStream>;
+/// The owned read half of a [`UnixStream`], from [`UnixStream::into_split`].
+pub type OwnedReadHalf = shared::OwnedReadHalf<UnixStream>;
+/// The owned write half of a [`UnixStream`], from [`UnixStream::into_split`]. Dropping it
+/// shuts down the write direction, so the peer reads end of stream.
+pub type OwnedWriteHalf = shared::OwnedWriteHalf<UnixStream>;
+/// The two halves given to [`OwnedReadHalf::reunite`] came from different streams.
+pub type ReuniteError = shared::ReuniteError<UnixStream>;

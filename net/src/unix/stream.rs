@@ -1,17 +1,14 @@
 //! [`UnixStream`]: a connected Unix stream socket, async.
 
-use crate::unix::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use ply_reactor::{Async, Reactor};
+use crate::stream::{split, Stream};
+use crate::unix::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use ply_reactor::Reactor;
 use ply_sys::{RecvMsg, UCred, UnixAddr, UnixSocket};
-use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
 /// A Unix stream connection, registered with a reactor: [`TcpStream`](crate::TcpStream)'s
 /// shape (methods on `&self`, borrowed and owned halves, `futures_io::AsyncRead` and
@@ -36,8 +33,10 @@ use std::task::{Context, Poll};
 /// # }
 /// ```
 pub struct UnixStream {
-    pub(crate) io: Async<UnixSocket>,
+    stream: Stream<UnixSocket>,
 }
+
+crate::stream::duplex!(UnixStream, UnixSocket);
 
 impl UnixStream {
     /// Connects to the socket file `path`. A Unix connect completes at once or fails at
@@ -87,7 +86,7 @@ impl UnixStream {
     /// If registration fails.
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: Async::new(UnixSocket::from(stream))?,
+            stream: Stream::new_current(UnixSocket::from(stream))?,
         })
     }
 
@@ -97,17 +96,17 @@ impl UnixStream {
     ///
     /// If deregistration fails.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
-        Ok(self.io.into_inner()?.into())
+        Ok(self.stream.into_socket()?.into())
     }
 
     pub(crate) fn from_socket(socket: UnixSocket, reactor: &Reactor) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: Async::new_in(socket, reactor)?,
+            stream: Stream::new(socket, reactor)?,
         })
     }
 
     fn socket(&self) -> &UnixSocket {
-        self.io.get_ref()
+        self.stream.socket()
     }
 
     /// Reads into `buf`, waiting for data; `Ok(0)` is end of stream.
@@ -116,7 +115,7 @@ impl UnixStream {
     ///
     /// `ConnectionReset`, and the other errors of recv(2).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+        self.stream.read(buf).await
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -125,14 +124,7 @@ impl UnixStream {
     ///
     /// `UnexpectedEof` if the stream ends first, or a read error.
     pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-        let mut done = 0;
-        while done < buf.len() {
-            match self.read(&mut buf[done..]).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => done += n,
-            }
-        }
-        Ok(())
+        self.stream.read_exact(buf).await
     }
 
     /// Scatter read.
@@ -141,7 +133,7 @@ impl UnixStream {
     ///
     /// As [`read`](Self::read).
     pub async fn read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_vectored_priv(cx, bufs)).await
+        self.stream.read_vectored(bufs).await
     }
 
     /// Reads without consuming.
@@ -150,7 +142,7 @@ impl UnixStream {
     ///
     /// As [`read`](Self::read).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_read_with(cx, |s| s.peek(buf))).await
+        self.stream.peek(buf).await
     }
 
     /// Writes some of `buf`, waiting for buffer space.
@@ -159,7 +151,7 @@ impl UnixStream {
     ///
     /// `BrokenPipe`, and the other errors of send(2).
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+        self.stream.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -167,14 +159,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// As [`write`](Self::write); `WriteZero` if the socket takes nothing.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.stream.write_all(buf).await
     }
 
     /// Gather write.
@@ -183,7 +169,7 @@ impl UnixStream {
     ///
     /// As [`write`](Self::write).
     pub async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_vectored_priv(cx, bufs)).await
+        self.stream.write_vectored(bufs).await
     }
 
     /// Sends `bufs` with `fds` attached (`SCM_RIGHTS`); the fds arrive with the first
@@ -198,7 +184,12 @@ impl UnixStream {
         bufs: &[IoSlice<'_>],
         fds: &[BorrowedFd<'_>],
     ) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_write_with(cx, |s| s.send_with_fds(bufs, fds))).await
+        poll_fn(|cx| {
+            self.stream
+                .io()
+                .poll_write_with(cx, |s| s.send_with_fds(bufs, fds))
+        })
+        .await
     }
 
     /// Reads into `buf`, taking up to `max_fds` passed fds onto `fds` (each an `OwnedFd`,
@@ -215,7 +206,8 @@ impl UnixStream {
         max_fds: usize,
     ) -> io::Result<RecvMsg> {
         poll_fn(|cx| {
-            self.io
+            self.stream
+                .io()
                 .poll_read_with(cx, |s| s.recv_with_fds(buf, fds, max_fds))
         })
         .await
@@ -228,7 +220,7 @@ impl UnixStream {
     ///
     /// `WouldBlock`, or a read error.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_read_with(|s| s.recv(buf))
+        self.stream.try_read(buf)
     }
 
     /// Writes what fits now without waiting.
@@ -237,7 +229,7 @@ impl UnixStream {
     ///
     /// `WouldBlock`, or a write error.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_write_with(|s| s.send(buf))
+        self.stream.try_write(buf)
     }
 
     /// Waits until the stream is readable.
@@ -246,7 +238,7 @@ impl UnixStream {
     ///
     /// If the reactor has shut down.
     pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
+        self.stream.readable().await
     }
 
     /// Waits until the stream is writable.
@@ -255,7 +247,7 @@ impl UnixStream {
     ///
     /// If the reactor has shut down.
     pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
+        self.stream.writable().await
     }
 
     /// Shuts down reading, writing or both; `Shutdown::Write` is the half-close.
@@ -264,7 +256,7 @@ impl UnixStream {
     ///
     /// `NotConnected`.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.socket().shutdown(how)
+        self.stream.shutdown(how)
     }
 
     /// The local address (usually unnamed for a client).
@@ -305,81 +297,12 @@ impl UnixStream {
 
     /// Borrowed read and write halves.
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
-        (ReadHalf(self), WriteHalf(self))
+        (split::ReadHalf(self), split::WriteHalf(self))
     }
 
     /// Owned halves, for reading in one task and writing in another. Dropping the write
     /// half shuts down the write direction.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        let shared = Arc::new(self);
-        (
-            OwnedReadHalf::new(shared.clone()),
-            OwnedWriteHalf::new(shared),
-        )
-    }
-
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_stream(cx, buf.len(), |s| s.recv(buf))
-    }
-
-    pub(crate) fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.io.poll_read_stream(cx, len, |s| s.recv_vectored(bufs))
-    }
-
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_stream(cx, buf.len(), |s| s.send(buf))
-    }
-
-    pub(crate) fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.io
-            .poll_write_stream(cx, len, |s| s.send_vectored(bufs))
+        split::into_split(self)
     }
 }
-
-impl fmt::Debug for UnixStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("UnixStream");
-        if let Ok(a) = self.local_addr() {
-            d.field("local", &a);
-        }
-        if let Ok(a) = self.peer_addr() {
-            d.field("peer", &a);
-        }
-        d.field("fd", &self.as_raw_fd()).finish()
-    }
-}
-
-impl AsRawFd for UnixStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-unix_async_read!(UnixStream, s => s);
-unix_async_write!(UnixStream, s => s);
-unix_async_read!(&UnixStream, s => s);
-unix_async_write!(&UnixStream, s => s);

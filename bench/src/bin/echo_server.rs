@@ -129,6 +129,15 @@ fn pin(cpus: &str) -> io::Result<()> {
 }
 
 fn ply(addr: SocketAddr, rt: ply_net::Runtime) -> io::Result<()> {
+    // `uring_bench` asks for ply's completion I/O with `PLY_IO=completion`; this ply-net
+    // does not read that variable yet (issue 16 stage 2), so refuse rather than measure
+    // readiness under the completion label.
+    if std::env::var("PLY_IO").is_ok_and(|v| v == "completion") {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "PLY_IO=completion: this ply-net has no completion I/O yet",
+        ));
+    }
     rt.block_on(async {
         let listener = ply_net::TcpListener::bind(addr).await?;
         announce(listener.local_addr()?);

@@ -8,6 +8,8 @@
 //!   fallback) and [select(2)] (for study and comparison). Chosen by a constructor argument
 //!   or the `PLY_SELECTOR` environment variable.
 //! - [`epoll`]: the raw epoll wrapper with every flag (level/edge-triggered, one-shot).
+//! - [`uring`]: a raw [io_uring(7)] ring: setup, the mmapped SQ and CQ rings, SQE
+//!   preparation, `io_uring_enter` with a wait and a timeout, and an opcode probe.
 //! - [`Notifier`]: the cross-thread wake (an [eventfd(2)], or a pipe where there is none).
 //! - [`Socket`]: TCP over IPv4 and IPv6 with the usual options; writes never raise
 //!   `SIGPIPE`.
@@ -51,6 +53,7 @@
 //! [epoll(7)]: https://man7.org/linux/man-pages/man7/epoll.7.html
 //! [poll(2)]: https://man7.org/linux/man-pages/man2/poll.2.html
 //! [select(2)]: https://man7.org/linux/man-pages/man2/select.2.html
+//! [io_uring(7)]: https://man7.org/linux/man-pages/man7/io_uring.7.html
 //! [eventfd(2)]: https://man7.org/linux/man-pages/man2/eventfd.2.html
 
 #![cfg(target_os = "linux")]
@@ -67,6 +70,7 @@ mod socket;
 mod socket_options;
 mod udp;
 mod unix;
+pub mod uring;
 
 pub use fd::{pipe, read, set_nonblocking, write};
 pub use msg::{RecvMsg, SCM_MAX_FD};
@@ -93,6 +97,7 @@ const _: () = {
     send_sync::<SignalFd>();
     send_sync::<epoll::Epoll>();
     send_sync::<Events>();
+    send_sync::<uring::Ring>();
 };
 
 /// This crate's `README.md`, whose Rust code blocks run as this crate's doctests, so that

@@ -51,6 +51,7 @@
 
 mod async_io;
 mod builder;
+pub mod completion;
 pub mod coop;
 mod io_state;
 mod loom;

@@ -351,9 +351,8 @@ impl Ring {
             tail: sq_map.at(p.sq_off.tail),
             flags: sq_map.at(p.sq_off.flags),
             dropped: sq_map.at(p.sq_off.dropped),
-            // SAFETY (both reads): ring_mask/ring_entries lie inside the SQ mapping
-            // (checked by `at`), were written by the kernel before io_uring_setup returned,
-            // and never change.
+            // SAFETY: ring_mask lies inside the SQ mapping (checked by `at`), was written
+            // by the kernel before io_uring_setup returned, and never changes.
             mask: unsafe { *sq_map.at::<u32>(p.sq_off.ring_mask) },
             // SAFETY: as for `mask` just above: a kernel-initialised, constant word inside
             // the SQ mapping.

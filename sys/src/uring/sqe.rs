@@ -168,7 +168,7 @@ impl Cqe {
     /// With `IORING_CQE_F_BUFFER`, the id of the provided buffer the kernel filled.
     pub fn buffer_id(&self) -> Option<u16> {
         (self.flags & IORING_CQE_F_BUFFER != 0)
-            .then(|| (self.flags >> IORING_CQE_BUFFER_SHIFT) as u16)
+            .then_some((self.flags >> IORING_CQE_BUFFER_SHIFT) as u16)
     }
 
     /// `res` as an `io::Result`: a negative value is `-errno`.

@@ -206,7 +206,8 @@ fn multishot_recv_fills_ring_buffers_recycles_and_rearms_after_enobufs() {
 
     // End of stream: a zero-length completion that ends the multishot.
     drop(client);
-    // SAFETY: as for the first recv.
+    // SAFETY: the recv names no memory of ours but the buffer group, which `bufs` keeps
+    // registered until after its final completion is reaped below.
     unsafe {
         push(
             &ring,
@@ -248,11 +249,9 @@ fn send_writes_from_owned_memory_and_reports_errors() {
     // A send on a socket shut for writing fails with EPIPE, as an error result, with no
     // SIGPIPE (the op carries MSG_NOSIGNAL).
     // SAFETY: shutdown on a socket we own.
-    assert_eq!(
-        unsafe { libc::shutdown(server.as_raw_fd(), libc::SHUT_WR) },
-        0
-    );
-    // SAFETY: as for the first send.
+    let r = unsafe { libc::shutdown(server.as_raw_fd(), libc::SHUT_WR) };
+    assert_eq!(r, 0);
+    // SAFETY: `msg` outlives the send: its completion is reaped before `msg` is dropped.
     unsafe {
         push(
             &ring,

@@ -167,7 +167,8 @@ pub struct BufRing {
 // tail is written only under `tail`'s lock, and buffer bytes are read only through a
 // `Lease`, which names a buffer the kernel no longer touches.
 unsafe impl Send for BufRing {}
-// SAFETY: as for `Send`: every shared mutation goes through the mutex or an atomic.
+// SAFETY: shared access mutates only the kernel-shared tail (under `tail`'s lock) and the
+// `leased` atomic; buffer bytes are read only through a `Lease` the caller holds.
 unsafe impl Sync for BufRing {}
 
 impl BufRing {

@@ -284,8 +284,9 @@ impl Ring {
             self.enter(0)?;
         }
         let i = (self.tail & self.sq_mask) as usize;
-        // SAFETY: slot i is inside the SQE array and the kernel no longer reads it (it is
-        // at or past head + entries... i.e. not between head and the published tail).
+        // SAFETY: slot i is inside the SQE array (masked), and the check above ensured
+        // fewer than `entries` SQEs lie between the kernel's head and our tail, so this
+        // slot is not one the kernel may still be reading.
         unsafe { self.sqes.add(i).write(sqe) };
         self.tail = self.tail.wrapping_add(1);
         self.pending += 1;
@@ -343,7 +344,8 @@ impl Ring {
             out.push(unsafe { *self.cqes.add((head & self.cq_mask) as usize) });
             head = head.wrapping_add(1);
         }
-        // SAFETY: as above. Release: our reads of the CQEs happen before the kernel sees
+        // SAFETY: cq_head points into the live CQ mapping, and only this thread writes it.
+        // Release: our reads of the CQEs happen before the kernel sees
         // their slots free and overwrites them.
         unsafe { (*self.cq_head).store(head, Ordering::Release) };
     }
@@ -367,9 +369,9 @@ impl Bufs {
             flags: 0,
             resv: [0; 3],
         };
-        // SAFETY: `reg` is a valid io_uring_buf_reg; the descriptor memory is page aligned
-        // and outlives the ring (`Bufs` is dropped after `Ring` in `run`... both live until
-        // the process exits).
+        // SAFETY: `reg` is a valid io_uring_buf_reg; the descriptor memory is a page-aligned
+        // mapping owned by the returned `Bufs`, which `run` keeps until the process exits
+        // (the server never returns from its loop but with an error that ends the process).
         cvt(unsafe {
             libc::syscall(
                 libc::SYS_io_uring_register,

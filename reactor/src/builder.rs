@@ -1,5 +1,6 @@
 //! [`Builder`]: a reactor's backend and cooperative budget, chosen before it starts.
 
+use crate::completion::Completions;
 use crate::coop::Budget;
 use crate::reactor::Reactor;
 use crate::wake::WakerPanicHook;
@@ -37,6 +38,7 @@ pub struct Builder {
     backend: Option<Backend>,
     budget: Option<Budget>,
     on_waker_panic: Option<WakerPanicHook>,
+    completion: bool,
 }
 
 impl Builder {
@@ -84,12 +86,22 @@ impl Builder {
         self
     }
 
+    /// Adds a completion driver: io_uring operations ([`completion::Op`](crate::completion::Op))
+    /// beside readiness, on a ring of the reactor's own whose fd the selector watches, so
+    /// it works with every selector backend. Where the kernel refuses io_uring,
+    /// [`build`](Self::build) returns that error (`PermissionDenied`, `Unsupported`).
+    pub fn completion(mut self, on: bool) -> Builder {
+        self.completion = on;
+        self
+    }
+
     /// Builds the reactor.
     ///
     /// # Errors
     ///
     /// Those of [`Selector::new`] and [`Selector::with_backend`]: out of fds, or an
-    /// unknown `PLY_SELECTOR`.
+    /// unknown `PLY_SELECTOR`; with [`completion`](Self::completion), those of
+    /// [`build_with_selector`](Self::build_with_selector).
     pub fn build(self) -> io::Result<Reactor> {
         let selector = match self.backend {
             Some(backend) => Selector::with_backend(backend)?,
@@ -103,13 +115,16 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// None today; the `Result` leaves room for setup that can fail.
+    /// With [`completion`](Self::completion): those of
+    /// [`Ring::new`](ply_sys::uring::Ring::new) and of registering its fd with the
+    /// selector. Otherwise none.
     pub fn build_with_selector(self, selector: Selector) -> io::Result<Reactor> {
-        Ok(Reactor::from_parts(
-            selector,
-            self.budget,
-            self.on_waker_panic,
-        ))
+        let completions = if self.completion {
+            Some(Completions::new(&selector)?)
+        } else {
+            None
+        };
+        Reactor::from_parts(selector, completions, self.budget, self.on_waker_panic)
     }
 }
 
@@ -119,6 +134,7 @@ impl fmt::Debug for Builder {
             .field("backend", &self.backend)
             .field("budget", &self.budget.is_some())
             .field("on_waker_panic", &self.on_waker_panic.is_some())
+            .field("completion", &self.completion)
             .finish()
     }
 }

@@ -16,6 +16,11 @@
 //!   its fd, so the registration stays sound).
 //! - [`Builder`]: a reactor's backend and the executor's [`coop`] budget its ready polls
 //!   spend, given per reactor (no process-wide hook).
+//! - [`completion`] (with [`Builder::completion`]): io_uring operations beside readiness:
+//!   multishot accept, multishot receive into a provided-buffer ring the reactor owns,
+//!   sends of owned bytes, each an [`completion::Op`] whose completions the same
+//!   [`Reactor::poll`] files and wakes; dropped ops are cancelled and their memory kept
+//!   until the kernel is done with it.
 //! - [`ReactorStats`]: polls, events, wakes, registrations, waker panics caught, read at
 //!   any time.
 //!
@@ -51,6 +56,7 @@
 
 mod async_io;
 mod builder;
+pub mod completion;
 pub mod coop;
 mod io_state;
 mod loom;

@@ -1,6 +1,7 @@
 //! The reactor: a selector, a table from tokens to registrations, and the reactor turn.
 
 use crate::builder::Builder;
+use crate::completion::Completions;
 use crate::coop::Budget;
 use crate::io_state::IoState;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +87,8 @@ pub struct Reactor {
 
 struct Inner {
     selector: Selector,
+    /// The completion driver, if the reactor was built with one (uring backend only).
+    completions: Option<Completions>,
     table: Mutex<Table>,
     turn: Mutex<Turn>,
     wait_state: WaitState,
@@ -123,6 +126,8 @@ struct Slot {
 /// What one reactor turn reuses, so a turn allocates nothing in steady state.
 struct Turn {
     events: Events,
+    /// Completions reaped by the last wait, before they are filed.
+    cqes: Vec<ply_sys::uring::Cqe>,
     wakers: Vec<Waker>,
     tick: u64,
 }
@@ -137,6 +142,7 @@ struct Counters {
     unparks: AtomicU64,
     waker_panics: AtomicU64,
     wait_errors: AtomicU64,
+    completions: AtomicU64,
 }
 
 /// What a [`Reactor`] has done so far; read at any time with [`Reactor::stats`].
@@ -207,15 +213,18 @@ impl Reactor {
 
     pub(crate) fn from_parts(
         selector: Selector,
+        completions: Option<Completions>,
         budget: Option<Budget>,
         on_waker_panic: Option<WakerPanicHook>,
-    ) -> Reactor {
-        Reactor {
+    ) -> io::Result<Reactor> {
+        Ok(Reactor {
             inner: Arc::new(Inner {
                 selector,
+                completions,
                 table: Mutex::new(Table::default()),
                 turn: Mutex::new(Turn {
                     events: Events::with_capacity(EVENTS_PER_POLL),
+                    cqes: Vec::new(),
                     wakers: Vec::with_capacity(64),
                     tick: 0,
                 }),
@@ -224,7 +233,7 @@ impl Reactor {
                 budget,
                 on_waker_panic,
             }),
-        }
+        })
     }
 
     /// Spends one unit of this reactor's cooperative budget, if it was given one.
@@ -380,7 +389,14 @@ impl Reactor {
             Begin::Block => timeout,
             Begin::DontBlock => Some(Duration::ZERO),
         };
-        let res = inner.selector.select(&mut turn.events, timeout);
+        let res = match &inner.completions {
+            None => inner.selector.select(&mut turn.events, timeout),
+            Some(c) => completion_wait(&inner.selector, c.ring(), &mut turn.events, timeout),
+        };
+        if let Some(c) = &inner.completions {
+            // Completions posted by the submit or during the wait.
+            c.ring().reap(|cqe| turn.cqes.push(cqe));
+        }
         inner.wait_state.end();
         if let Err(e) = res {
             bump(&inner.counters.wait_errors, 1);
@@ -394,10 +410,15 @@ impl Reactor {
         {
             let table = inner.table.lock();
             for event in turn.events.iter() {
+                // (The completion ring's token, if any, names no slot: `RING_TOKEN`.)
                 if let Some(io) = table.get(event.token()) {
                     io.set_and_take(tick, from_event(event), &mut turn.wakers);
                 }
             }
+        }
+        if let Some(c) = &inner.completions {
+            bump(&inner.counters.completions, turn.cqes.len() as u64);
+            c.dispatch(&mut turn.cqes, &mut turn.wakers);
         }
         let n = turn.wakers.len();
         bump(&inner.counters.wakes, n as u64);
@@ -407,6 +428,43 @@ impl Reactor {
             wake::wake(waker, inner.waker_panic_report());
         }
         Ok(n)
+    }
+
+    /// The completion driver, if this reactor was built with one.
+    pub(crate) fn completions(&self) -> Option<&Completions> {
+        self.inner.completions.as_ref()
+    }
+
+    /// Whether this reactor runs completion I/O ([`Builder::completion`]).
+    pub fn has_completions(&self) -> bool {
+        self.inner.completions.is_some()
+    }
+
+    /// Completion operations whose slot is still held, and the receive ring's buffers in
+    /// the kernel's hands and in all: `(ops, available, total)`; `None` without completion
+    /// I/O. For leak checks: with no stream open, `ops == 0` and `available == total`.
+    pub fn completion_counts(&self) -> Option<(usize, usize, usize)> {
+        let c = self.inner.completions.as_ref()?;
+        Some((c.live(), c.buffers_available(), c.buffers()))
+    }
+
+    /// Called after an op was pushed: if a poller is blocked in the kernel right now, it
+    /// would not see the op until its wait ends, so end the wait (one eventfd write, only in
+    /// that case); its next turn submits the op. Otherwise the next reactor turn submits it
+    /// with its wait.
+    ///
+    /// Only a reactor turn ever calls `io_uring_enter` to submit: io_uring runs an op's
+    /// deferred work (the retry of a recv that found no data, of an accept that found no
+    /// connection) as task work of the thread that submitted it, and the driver's thread is
+    /// the one thread sure to enter the kernel again soon. A task's thread might instead
+    /// sleep on a futex for as long as it likes.
+    pub(crate) fn wake_if_waiting(&self) {
+        // SeqCst: orders the push before this load against the driver's begin() swap
+        // and its read of the SQ: a driver that had not begun submits the push itself.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.inner.wait_state.is_polling() {
+            self.wake();
+        }
     }
 
     /// Ends a poller's wait in progress, or makes the next one return at once. Cheap when
@@ -529,6 +587,26 @@ impl Table {
         self.live -= 1;
         Some(io)
     }
+}
+
+/// One wait of a reactor with a completion driver: submit what was pushed since the last
+/// turn (`io_uring_enter`, which also runs the ring's deferred work and flushes its
+/// overflowed completions, without sleeping), then wait in the selector, which watches the
+/// ring's fd: without sleeping if completions are already waiting. Two syscalls per turn;
+/// the `uring` selector backend's single shared enter is the next step (issue 16).
+fn completion_wait(
+    selector: &Selector,
+    ring: &ply_sys::uring::Ring,
+    events: &mut Events,
+    timeout: Option<Duration>,
+) -> io::Result<()> {
+    ring.submit_and_wait(0, None)?;
+    let timeout = if ring.has_completions() {
+        Some(Duration::ZERO)
+    } else {
+        timeout
+    };
+    selector.select(events, timeout)
 }
 
 pub(crate) fn encode(index: usize, generation: usize) -> Token {

@@ -74,6 +74,12 @@ impl WaitState {
         self.0.swap(IDLE, Ordering::AcqRel);
     }
 
+    /// Any thread: whether a poller is in the selector wait now (a hint: it may return at
+    /// once after).
+    pub(crate) fn is_polling(&self) -> bool {
+        self.0.load(Ordering::SeqCst) == POLLING
+    }
+
     /// Any thread: asks the poller to return from (or not enter) its wait.
     pub(crate) fn unpark(&self) -> Unpark {
         match self.0.swap(NOTIFIED, Ordering::AcqRel) {

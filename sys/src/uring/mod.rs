@@ -55,9 +55,12 @@
 //! [io_uring_enter(2)]: https://man7.org/linux/man-pages/man2/io_uring_enter.2.html
 
 pub mod abi;
+mod buf_ring;
+pub mod ops;
 mod sqe;
 
 pub use abi::{opcode, register};
+pub use buf_ring::{BufRing, Lease};
 pub use sqe::{Cqe, Sqe};
 
 use crate::cvt::{cvt, cvt_fd};

@@ -208,7 +208,9 @@ pub(crate) fn recv_fds(
                     }
                 }
             }
-            // SAFETY: as for CMSG_FIRSTHDR; NXTHDR returns null past the buffer's end.
+            // SAFETY: `msg` is the header the kernel filled, its control buffer is alive and
+            // `cmsg` is a header inside it; NXTHDR checks the buffer's bounds and returns
+            // null past its end.
             cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
         }
     }

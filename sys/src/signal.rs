@@ -297,7 +297,9 @@ impl SignalFd {
     ///
     /// `EBADF`, `EINVAL`.
     pub fn set_mask(&self, set: &SignalSet) -> io::Result<()> {
-        // SAFETY: as for `new`, on our own signalfd (flags are ignored when replacing).
+        // SAFETY: `self.fd` is a signalfd this value owns (open for as long as `self`), and
+        // `set` points at an initialised sigset_t that lives across the call; flags are
+        // ignored when replacing a mask.
         cvt(unsafe { libc::signalfd(self.fd.as_raw_fd(), set.as_ptr(), 0) })?;
         Ok(())
     }

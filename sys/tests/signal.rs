@@ -55,7 +55,8 @@ fn standard_signals_coalesce_while_pending() {
     with_blocked(libc::SIGUSR2, |set| {
         let fd = SignalFd::new(set).unwrap();
         for _ in 0..3 {
-            // SAFETY: as above.
+            // SAFETY: raise(3) has no memory preconditions; SIGUSR2 is blocked on this
+            // thread (`with_blocked`), so it stays pending for the signalfd.
             unsafe { libc::raise(libc::SIGUSR2) };
         }
         assert_eq!(fd.read().unwrap().signo, libc::SIGUSR2);
@@ -85,7 +86,8 @@ fn the_mask_is_per_thread_and_inherited_only_by_threads_created_after() {
         assert!(after.join().unwrap(), "a newer thread inherits the block");
 
         // A signal pending for this thread is invisible to a signalfd read elsewhere.
-        // SAFETY: as above; SIGWINCH is blocked here.
+        // SAFETY: raise(3) has no memory preconditions; SIGWINCH is blocked on this thread
+        // here, so it stays pending instead of running a handler.
         unsafe { libc::raise(signo) };
         let set = *set;
         let other =
@@ -107,7 +109,8 @@ fn the_mask_is_per_thread_and_inherited_only_by_threads_created_after() {
 fn set_mask_changes_what_the_fd_reports() {
     with_blocked(libc::SIGUSR1, |set| {
         let fd = SignalFd::new(&SignalSet::empty()).unwrap();
-        // SAFETY: as above.
+        // SAFETY: raise(3) has no memory preconditions; SIGUSR1 is blocked on this thread
+        // (`with_blocked`), so it stays pending for the signalfd.
         unsafe { libc::raise(libc::SIGUSR1) };
         assert_eq!(fd.read().unwrap_err().kind(), ErrorKind::WouldBlock);
         fd.set_mask(set).unwrap();

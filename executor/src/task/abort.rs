@@ -29,7 +29,8 @@ pub struct AbortHandle {
 // SAFETY: an abort handle touches only the task's atomic state word and its scheduler
 // (which is `Send + Sync`); never the future or the output.
 unsafe impl Send for AbortHandle {}
-// SAFETY: as for `Send`: every method takes `&self` and is an atomic operation.
+// SAFETY: shared use is sound because every method takes `&self` and only does atomic
+// operations on the task's state word or calls its `Send + Sync` scheduler.
 unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {

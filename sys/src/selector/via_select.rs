@@ -86,20 +86,23 @@ impl Mechanism for Select {
         let mut max_fd = wake_fd;
         // SAFETY: the wake fd was checked to be in 0..FD_SETSIZE in `new`, as every
         // registered fd is in `register` (`check_fd`): each FD_SET/FD_ISSET below touches
-        // a bit inside its set. "See above" in the blocks below refers here.
+        // a bit inside its set.
         unsafe { libc::FD_SET(wake_fd, &mut read) };
         for a in armed.iter() {
             max_fd = max_fd.max(a.fd);
             if a.armed.is_readable() {
-                // SAFETY: see above.
+                // SAFETY: `a.fd` passed `check_fd` at registration, so it is in
+                // 0..FD_SETSIZE and the bit lies inside `read`.
                 unsafe { libc::FD_SET(a.fd, &mut read) };
             }
             if a.armed.is_writable() {
-                // SAFETY: see above.
+                // SAFETY: `a.fd` passed `check_fd` at registration, so it is in
+                // 0..FD_SETSIZE and the bit lies inside `write`.
                 unsafe { libc::FD_SET(a.fd, &mut write) };
             }
             if a.armed.is_priority() {
-                // SAFETY: see above.
+                // SAFETY: `a.fd` passed `check_fd` at registration, so it is in
+                // 0..FD_SETSIZE and the bit lies inside `except`.
                 unsafe { libc::FD_SET(a.fd, &mut except) };
             }
         }
@@ -143,10 +146,13 @@ impl Mechanism for Select {
         if n == 0 {
             return registry.finish_wait(false, std::iter::empty(), events);
         }
-        // SAFETY: see above.
+        // SAFETY: the wake fd was checked to be below FD_SETSIZE in `new`, and `read` is an
+        // initialised fd_set the kernel filled in.
         let woken = unsafe { libc::FD_ISSET(wake_fd, &read) };
         let ready = armed.iter().filter_map(|a| {
-            // SAFETY: see above.
+            // SAFETY: `a.fd` is below FD_SETSIZE (`check_fd` at registration) and the three
+            // sets are initialised fd_sets the kernel filled in: each test reads a bit
+            // inside its set.
             let (r, w, x) = unsafe {
                 (
                     libc::FD_ISSET(a.fd, &read),

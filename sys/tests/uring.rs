@@ -188,6 +188,12 @@ fn submit_and_wait_honours_its_timeout() {
 fn a_blocked_wait_does_not_stop_other_threads_pushing() {
     let _s = serial();
     let _w = watchdog("concurrent push", Duration::from_secs(20));
+    if std::env::var_os("PLY_UNDER_VALGRIND").is_some() {
+        // valgrind runs one thread at a time and does not let another run while one is
+        // inside io_uring_enter, so the push below could only happen after the wait's
+        // 10 s timeout: the property tested here cannot be observed under it.
+        return;
+    }
     let Some(r) = ring(8) else { return };
     let r = Arc::new(r);
     let waiter = {

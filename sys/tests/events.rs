@@ -229,6 +229,11 @@ fn wake_from_another_thread_ends_a_blocking_wait() {
 fn registering_during_a_wait_takes_effect_at_once() {
     let _w = watchdog("register_during_wait", Duration::from_secs(60));
     for backend in backends() {
+        if backend == ply_sys::Backend::Uring && std::env::var_os("PLY_UNDER_VALGRIND").is_some() {
+            // valgrind lets no other thread run while one waits in io_uring_enter, so the
+            // registration could only come after the wait's timeout.
+            continue;
+        }
         let sel = Selector::with_backend(backend).unwrap();
         let (r, w) = ply_sys::pipe().unwrap();
         ply_sys::write(w.as_fd(), b"ready already").unwrap();

@@ -8,7 +8,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
-use util::{backends, events_once, tcp_pair, wait_for, watchdog};
+use util::{backends, backends_for_cross_thread_waits, events_once, tcp_pair, wait_for, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(5);
 const QUIET: Duration = Duration::from_millis(50);
@@ -205,7 +205,7 @@ fn a_refused_connect_reports_an_error() {
 #[test]
 fn wake_from_another_thread_ends_a_blocking_wait() {
     let _w = watchdog("wake", Duration::from_secs(30));
-    for backend in backends() {
+    for backend in backends_for_cross_thread_waits() {
         let sel = Selector::with_backend(backend).unwrap();
         let woke = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
@@ -228,12 +228,7 @@ fn wake_from_another_thread_ends_a_blocking_wait() {
 #[test]
 fn registering_during_a_wait_takes_effect_at_once() {
     let _w = watchdog("register_during_wait", Duration::from_secs(60));
-    for backend in backends() {
-        if backend == ply_sys::Backend::Uring && std::env::var_os("PLY_UNDER_VALGRIND").is_some() {
-            // valgrind lets no other thread run while one waits in io_uring_enter, so the
-            // registration could only come after the wait's timeout.
-            continue;
-        }
+    for backend in backends_for_cross_thread_waits() {
         let sel = Selector::with_backend(backend).unwrap();
         let (r, w) = ply_sys::pipe().unwrap();
         ply_sys::write(w.as_fd(), b"ready already").unwrap();

@@ -18,6 +18,18 @@ pub(crate) fn backends() -> [Backend; 4] {
     Backend::ALL
 }
 
+/// The backends for a test in which one thread blocks in a wait until another thread acts:
+/// every backend, but without `uring` under valgrind. valgrind runs one thread at a time
+/// and lets no other run while one is inside `io_uring_enter`, so the other thread could
+/// only act after the wait's timeout (or never, for a wait without one).
+pub(crate) fn backends_for_cross_thread_waits() -> Vec<Backend> {
+    let under_valgrind = std::env::var_os("PLY_UNDER_VALGRIND").is_some();
+    Backend::ALL
+        .into_iter()
+        .filter(|&b| !(under_valgrind && b == Backend::Uring))
+        .collect()
+}
+
 /// Waits (up to `limit`, over as many waits as needed) for an event with `token`;
 /// returns it, or `None` if none came.
 pub(crate) fn wait_for(selector: &Selector, token: Token, limit: Duration) -> Option<Event> {
